@@ -1,0 +1,72 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "phc",
+    products: [
+        .executable(name: "phc-agent", targets: ["phc-agent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries from the system, used directly.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Small C shims for what Swift cannot do safely: fork-based filesystem probes.
+        .target(name: "CPHCSystem", cSettings: [.define("_GNU_SOURCE")]),
+
+        // Foundation-light shared core: manifest, DSSE signing, atomic files, gzip.
+        .target(
+            name: "PHCCore",
+            dependencies: [
+                "CCurl", "CZlib", "CPHCSystem",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // YAML configuration reading with file/line errors, shared by agent and collector.
+        .target(name: "PHCConfig", dependencies: ["PHCCore", .product(name: "Yams", package: "Yams")]),
+        // Everything the agent does, testable without the binary.
+        .target(
+            name: "PHCAgent",
+            dependencies: [
+                "PHCCore", "PHCConfig", "CPHCSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "phc-agent",
+            dependencies: [
+                "PHCAgent", "PHCConfig", "PHCCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .target(name: "PHCTestSupport", dependencies: ["PHCCore"], path: "Tests/PHCTestSupport"),
+        .testTarget(
+            name: "PHCCoreTests",
+            dependencies: ["PHCCore", "PHCTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "PHCAgentTests",
+            dependencies: ["PHCAgent", "PHCTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "CLITests", dependencies: ["phc-agent", "PHCTestSupport"]),
+    ]
+)
+
+for target in package.targets where [.regular, .executable, .test].contains(target.type) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+        .swiftLanguageMode(.v6),
+    ]
+}

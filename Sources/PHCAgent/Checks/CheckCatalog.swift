@@ -1,0 +1,16 @@
+/// Turns a configuration into the list of checks to run, in manifest order.
+enum CheckCatalog {
+    static func checks(for configuration: AgentConfiguration, mountTablePath: String) -> [any HostCheck] {
+        var checks: [any HostCheck] = configuration.mounts.map { MountCheck($0, mountTablePath: mountTablePath) }
+        let secrets = configuration.secrets
+        if let map = secrets.map {
+            checks.append(
+                SecretsMapCheck(mapPath: map, maxAge: secrets.maxAge, explicitPaths: Set(secrets.files.map(\.path))))
+        }
+        checks += secrets.files.map { SecretFileCheck($0) }
+        if !configuration.systemd.isEmpty { checks.append(SystemdCheck(configuration.systemd)) }
+        checks += configuration.markers.map { MarkerCheck($0) }
+        checks.append(SystemCheck(configuration.system))
+        return checks
+    }
+}

@@ -1,0 +1,314 @@
+public import PHCConfig
+internal import PHCCore
+
+extension AgentConfiguration {
+    /// Reads and validates the agent configuration at `path`.
+    ///
+    /// - Parameter hostName: the default device name (the short host name, lower-cased).
+    /// - Throws: ``ConfigError`` listing every problem with file, line and a hint.
+    public static func load(path: String, hostName: String = HostFacts.shortHostName()) throws(ConfigError)
+        -> AgentConfiguration
+    {
+        let document = try ConfigDocument(path: path)
+        return try read(document, hostName: hostName)
+    }
+
+    /// Parses configuration text (tests, `--dry-run` of generated configs).
+    public static func parse(_ text: String, file: String, hostName: String = "testhost") throws(ConfigError)
+        -> AgentConfiguration
+    {
+        try read(try ConfigDocument(text: text, file: file), hostName: hostName)
+    }
+
+    static let topLevelKeys = [
+        "device", "devices_dir", "state_dir", "key_file", "interval", "deadline", "legacy_status", "spool_limit",
+        "checks",
+    ]
+
+    private static func read(_ document: ConfigDocument, hostName: String) throws(ConfigError) -> AgentConfiguration {
+        let base = PathResolver(configFile: document.file)
+        let root = document.root.mapping(allowedKeys: topLevelKeys)
+        var configuration = AgentConfiguration(
+            file: document.file,
+            device: hostName,
+            devicesDir: "/space/devices",
+            stateDir: "/var/lib/phc-agent",
+            keyFile: "/etc/phc/agent.key",
+            interval: .seconds(60),
+            deadline: .seconds(20),
+            legacyStatusUser: nil,
+            spoolLimit: 4320,
+            mounts: [],
+            secrets: SecretsConfiguration(),
+            systemd: SystemdConfiguration(),
+            markers: [],
+            system: SystemCheckConfiguration()
+        )
+        guard let root else {
+            try document.throwIfIssues()
+            return configuration
+        }
+        if let node = root["device"], let device = node.nonEmptyString() {
+            if DeviceName.isValid(device) {
+                configuration.device = device
+            } else {
+                node.report("'\(device)' is not a usable device name (\(DeviceName.rule))")
+            }
+        } else if !DeviceName.isValid(hostName) {
+            root.owner.report(
+                "the host name '\(hostName)' is not a usable device name; set 'device' (\(DeviceName.rule))")
+        }
+        if let node = root["devices_dir"], let value = base.path(node) { configuration.devicesDir = value }
+        if let node = root["state_dir"], let value = base.path(node) { configuration.stateDir = value }
+        if let node = root["key_file"], let value = base.path(node) { configuration.keyFile = value }
+        if let node = root["interval"], let value = node.duration(minimum: .seconds(1)) {
+            configuration.interval = value
+        }
+        if let node = root["deadline"], let value = node.duration(minimum: .milliseconds(500)) {
+            configuration.deadline = value
+        }
+        if let node = root["legacy_status"], let mapping = node.mapping(allowedKeys: ["user"]) {
+            if let user = mapping.required("user", hint: "the user folder to write _status.json into")?
+                .nonEmptyString()
+            {
+                if DeviceName.isValid(user.lowercased()) {
+                    configuration.legacyStatusUser = user
+                } else {
+                    mapping["user"]?.report("'\(user)' cannot be a folder name")
+                }
+            }
+        }
+        if let node = root["spool_limit"], let value = node.int(in: 1...1_000_000) {
+            configuration.spoolLimit = Int(value)
+        }
+        if let node = root["checks"],
+            let checks = node.mapping(allowedKeys: ["mounts", "secrets", "systemd", "markers", "system"])
+        {
+            configuration.mounts = checks["mounts"].flatMap { readMounts($0, base: base) } ?? []
+            configuration.secrets = checks["secrets"].flatMap { readSecrets($0, base: base) } ?? SecretsConfiguration()
+            configuration.systemd = checks["systemd"].flatMap { readSystemd($0, base: base) } ?? SystemdConfiguration()
+            configuration.markers = checks["markers"].flatMap { readMarkers($0, base: base) } ?? []
+            configuration.system = checks["system"].flatMap(readSystem) ?? SystemCheckConfiguration()
+        }
+        validateTimeouts(configuration, root: root)
+        try document.throwIfIssues()
+        return configuration
+    }
+
+    private static func readMounts(_ node: ConfigNode, base: PathResolver) -> [MountCheckConfiguration]? {
+        guard let items = node.sequence() else { return nil }
+        var seen: Set<String> = []
+        return items.compactMap { item in
+            guard
+                let mapping = item.mapping(allowedKeys: [
+                    "path", "fstype", "source", "timeout", "read_only", "write_probe", "min_free",
+                ])
+            else { return nil }
+            guard let pathNode = mapping.required("path", hint: "the mount point, such as /mnt/space"),
+                let path = base.path(pathNode)
+            else { return nil }
+            if !seen.insert(path).inserted { pathNode.report("\(path) is listed twice") }
+            var mount = MountCheckConfiguration(path: path)
+            mount.fstype = mapping["fstype"]?.nonEmptyString()
+            mount.source = mapping["source"]?.nonEmptyString()
+            if let value = mapping["timeout"]?.duration(minimum: .milliseconds(10)) { mount.timeout = value }
+            if let value = mapping["read_only"]?.bool() { mount.readOnly = value }
+            if let value = mapping["write_probe"]?.bool() { mount.writeProbe = value }
+            mount.minFree = mapping["min_free"]?.thresholds { $0.amount() }
+            if mount.readOnly && mount.writeProbe {
+                mapping["write_probe"]?.report("a write probe cannot succeed on a read_only mount; remove one")
+            }
+            return mount
+        }
+    }
+
+    private static func readSecrets(_ node: ConfigNode, base: PathResolver) -> SecretsConfiguration? {
+        guard let mapping = node.mapping(allowedKeys: ["map", "max_age", "files"]) else { return nil }
+        var secrets = SecretsConfiguration()
+        secrets.map = mapping["map"].flatMap(base.path)
+        secrets.maxAge = mapping["max_age"]?.thresholds { $0.duration() }
+        var seen: Set<String> = []
+        secrets.files =
+            mapping["files"]?.sequence()?.compactMap { item -> SecretFileConfiguration? in
+                guard
+                    let file = item.mapping(allowedKeys: ["path", "owner", "group", "mode", "keys", "max_age"]),
+                    let pathNode = file.required("path", hint: "the env file, such as /opt/litellm/.env"),
+                    let path = base.path(pathNode)
+                else { return nil }
+                if !seen.insert(path).inserted { pathNode.report("\(path) is listed twice") }
+                var secret = SecretFileConfiguration(path: path)
+                secret.owner = file["owner"]?.nonEmptyString()
+                secret.group = file["group"]?.nonEmptyString()
+                if let modeNode = file["mode"], let text = modeNode.string() {
+                    if let mode = FileMode.parse(text) {
+                        secret.mode = mode
+                    } else {
+                        modeNode.report("'\(text)' is not an octal mode (write \"0600\" in quotes)")
+                    }
+                }
+                secret.keys = file["keys"]?.stringList() ?? []
+                secret.maxAge = file["max_age"]?.thresholds { $0.duration() } ?? secrets.maxAge
+                return secret
+            } ?? []
+        return secrets
+    }
+
+    private static func readSystemd(_ node: ConfigNode, base: PathResolver) -> SystemdConfiguration? {
+        guard let mapping = node.mapping(allowedKeys: ["units", "timers", "systemctl", "timeout"]) else { return nil }
+        var systemd = SystemdConfiguration()
+        systemd.units =
+            mapping["units"]?.sequence()?.compactMap { item -> UnitExpectation? in
+                if !item.isMapping {
+                    return item.nonEmptyString().flatMap { unitName($0, node: item) }.map { UnitExpectation(name: $0) }
+                }
+                guard let unit = item.mapping(allowedKeys: ["name", "process"]),
+                    let nameNode = unit.required("name"), let raw = nameNode.nonEmptyString(),
+                    let name = unitName(raw, node: nameNode)
+                else { return nil }
+                return UnitExpectation(name: name, process: unit["process"]?.nonEmptyString())
+            } ?? []
+        systemd.timers =
+            mapping["timers"]?.sequence()?.compactMap { item -> TimerExpectation? in
+                if !item.isMapping {
+                    return item.nonEmptyString().flatMap { timerName($0, node: item) }.map {
+                        TimerExpectation(name: $0)
+                    }
+                }
+                guard let timer = item.mapping(allowedKeys: ["name", "max_since_last"]),
+                    let nameNode = timer.required("name"), let raw = nameNode.nonEmptyString(),
+                    let name = timerName(raw, node: nameNode)
+                else { return nil }
+                return TimerExpectation(name: name, maxSinceLast: timer["max_since_last"]?.duration(minimum: .seconds(1)))
+            } ?? []
+        if let node = mapping["systemctl"], let value = node.nonEmptyString() {
+            systemd.systemctl = value.contains("/") ? base.resolve(value) : value
+        }
+        if let value = mapping["timeout"]?.duration(minimum: .milliseconds(10)) { systemd.timeout = value }
+        return systemd
+    }
+
+    private static func unitName(_ raw: String, node: ConfigNode) -> String? {
+        guard UnitName.isValid(raw) else {
+            node.report("'\(raw)' is not a systemd unit name (such as litellm.service)")
+            return nil
+        }
+        return raw.contains(".") ? raw : raw + ".service"
+    }
+
+    private static func timerName(_ raw: String, node: ConfigNode) -> String? {
+        guard UnitName.isValid(raw) else {
+            node.report("'\(raw)' is not a systemd timer name (such as space-mirror.timer)")
+            return nil
+        }
+        if raw.hasSuffix(".timer") { return raw }
+        if raw.contains(".") {
+            node.report("'\(raw)' is not a .timer unit; list services under units")
+            return nil
+        }
+        return raw + ".timer"
+    }
+
+    private static func readMarkers(_ node: ConfigNode, base: PathResolver) -> [MarkerCheckConfiguration]? {
+        node.sequence()?.compactMap { item in
+            guard let marker = item.mapping(allowedKeys: ["path", "max_age", "nonzero"]),
+                let pathNode = marker.required("path", hint: "the marker JSON file"),
+                let path = base.path(pathNode)
+            else { return nil }
+            guard let maxAgeNode = marker.required("max_age", hint: "such as {warn: 26h, crit: 48h}"),
+                let maxAge = maxAgeNode.thresholds({ $0.duration() })
+            else { return nil }
+            return MarkerCheckConfiguration(path: path, maxAge: maxAge, nonzero: marker["nonzero"]?.stringList() ?? [])
+        }
+    }
+
+    private static func readSystem(_ node: ConfigNode) -> SystemCheckConfiguration? {
+        guard let mapping = node.mapping(allowedKeys: ["load_per_cpu", "memory_available", "root_free"]) else {
+            return nil
+        }
+        var system = SystemCheckConfiguration()
+        if let value = mapping["load_per_cpu"]?.thresholds({ $0.double(in: 0...10_000) }) { system.loadPerCPU = value }
+        if let value = mapping["memory_available"]?.thresholds({ $0.amount() }) { system.memoryAvailable = value }
+        if let value = mapping["root_free"]?.thresholds({ $0.amount() }) { system.rootFree = value }
+        return system
+    }
+
+    private static func validateTimeouts(_ configuration: AgentConfiguration, root: ConfigMapping) {
+        let deadline = configuration.deadline
+        if let node = root["interval"], configuration.interval < deadline {
+            node.report(
+                "interval \(DurationText.format(configuration.interval)) is shorter than deadline "
+                    + "\(DurationText.format(deadline)); runs would overlap")
+        }
+        let budget = AgentRunner.checkBudget(deadline: deadline)
+        for mount in configuration.mounts where mount.timeout > budget {
+            root["checks"]?.report(
+                "mount \(mount.path): timeout \(DurationText.format(mount.timeout)) does not fit the deadline "
+                    + "(\(DurationText.format(deadline)) leaves \(DurationText.format(budget)) for checks)")
+        }
+        if !configuration.systemd.isEmpty, configuration.systemd.timeout > budget {
+            root["checks"]?.report(
+                "systemd: timeout \(DurationText.format(configuration.systemd.timeout)) does not fit the deadline "
+                    + "(\(DurationText.format(deadline)) leaves \(DurationText.format(budget)) for checks)")
+        }
+    }
+}
+
+/// Resolves configuration paths: absolute as given, relative against the configuration file's folder.
+struct PathResolver {
+    let directory: String
+
+    init(configFile: String) {
+        let absolute = configFile.hasPrefix("/") ? configFile : HostFacts.currentDirectory() + "/" + configFile
+        directory = AtomicFile.split(absolute).directory
+    }
+
+    func resolve(_ path: String) -> String {
+        let joined = path.hasPrefix("/") ? path : directory + "/" + path
+        return Self.normalize(joined)
+    }
+
+    /// Reads a path value and resolves it.
+    func path(_ node: ConfigNode) -> String? {
+        guard let text = node.nonEmptyString() else { return nil }
+        if text.hasPrefix("~") {
+            node.report("'~' is not expanded; write the full path")
+            return nil
+        }
+        return resolve(text)
+    }
+
+    /// Removes `.`, `..`, repeated and trailing slashes without touching the filesystem
+    /// (a hung mount must not be stat'ed while reading the configuration).
+    static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." {
+                _ = parts.popLast()
+                continue
+            }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}
+
+/// What a device name may look like: it becomes a folder name on the share.
+public enum DeviceName {
+    static let rule = "lower-case letters, digits, '-', '_' and '.', starting with a letter or digit, at most 63"
+
+    public static func isValid(_ name: String) -> Bool {
+        guard let first = name.utf8.first, name.utf8.count <= 63 else { return false }
+        let isAlnum: (UInt8) -> Bool = { (97...122).contains($0) || (48...57).contains($0) }
+        return isAlnum(first) && name.utf8.allSatisfy { isAlnum($0) || $0 == 45 || $0 == 95 || $0 == 46 }
+    }
+}
+
+enum UnitName {
+    static func isValid(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 255
+            && name.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ":-_.@\\".unicodeScalars.contains($0))
+            }
+    }
+}

@@ -1,0 +1,144 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+internal import Glibc
+#endif
+internal import PHCConfig
+internal import PHCCore
+
+/// Where a signed manifest ended up.
+public enum PublishOutcome: Sendable, Equatable {
+    /// Written to `path`; `backlog` names the file that delivered spooled envelopes, if any.
+    case published(path: String, backlog: String?)
+    /// The share could not be written (`reason`); the envelope waits in the local spool.
+    case spooled(reason: String, waiting: Int, dropped: Int)
+}
+
+/// Writes signed manifests into `<devices_dir>/<device>/_health/`, or spools them locally.
+///
+/// The devices folder is never created: if it is missing, the share is not
+/// mounted and writing would put files on the local disk under the mount point.
+/// Every touch of the share is bounded in time (a probe process first, then
+/// the writes on a thread with a timeout), so a hung share delays nothing.
+struct ManifestPublisher {
+    let devicesDir: String
+    let device: String
+    let legacyUser: String?
+    let spool: Spool
+
+    var healthDirectory: String { "\(devicesDir)/\(device)/_health" }
+    var manifestPath: String { healthDirectory + "/manifest.json" }
+
+    /// Delivers the backlog and the new envelope, or spools it.
+    ///
+    /// - Parameters:
+    ///   - envelope: one line of compact envelope JSON (no newline).
+    ///   - timeout: the most the share may take, probe and writes together.
+    func publish(
+        envelope: Data, sequence: Int64, legacyStatus: Data?, probe: FilesystemProbe, mounts: MountGate,
+        timeout: Duration
+    ) async -> PublishOutcome {
+        let started = Monotonic.nanoseconds()
+        if let blocker = await mounts.blocker(for: devicesDir) {
+            return spoolEnvelope(envelope, sequence: sequence, reason: blocker)
+        }
+        switch await probe.probe(path: devicesDir, timeout: timeout) {
+        case .completed, .failed(step: "statfs", errno: ENOENT, usage: _):
+            break  // a missing folder is reported below, with its own words
+        case .failed(let step, let code, _):
+            return spoolEnvelope(envelope, sequence: sequence, reason: "\(step) \(devicesDir): \(SystemError.describe(code))")
+        case .timedOut, .stillBlocked:
+            return spoolEnvelope(envelope, sequence: sequence, reason: "\(devicesDir) is not responding")
+        case .couldNotStart(let reason):
+            return spoolEnvelope(envelope, sequence: sequence, reason: "cannot probe \(devicesDir): \(reason)")
+        }
+        let left = timeout - .nanoseconds(Monotonic.nanoseconds() - started)
+        let written = await BlockingWork.run(timeout: max(left, .milliseconds(50))) {
+            Result { () throws(PublishError) in try write(envelope: envelope, sequence: sequence, legacyStatus: legacyStatus) }
+        }
+        switch written {
+        case .success(let backlog)?:
+            return .published(path: manifestPath, backlog: backlog)
+        case .failure(let error)?:
+            return spoolEnvelope(envelope, sequence: sequence, reason: error.description)
+        case nil:
+            return spoolEnvelope(envelope, sequence: sequence, reason: "writing to \(devicesDir) did not finish in time")
+        }
+    }
+
+    private func spoolEnvelope(_ envelope: Data, sequence: Int64, reason: String) -> PublishOutcome {
+        do {
+            let dropped = try spool.add(envelope, sequence: sequence)
+            return .spooled(reason: reason, waiting: spool.entries().count, dropped: dropped)
+        } catch {
+            return .spooled(reason: "\(reason); and the spool failed too: \(error.description)", waiting: 0, dropped: 0)
+        }
+    }
+
+    struct PublishError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The blocking part: backlog first, then the manifest, then the legacy file.
+    private func write(envelope: Data, sequence: Int64, legacyStatus: Data?) throws(PublishError) -> String? {
+        let status: FileStatus
+        do {
+            status = try FileStatus(path: devicesDir)
+        } catch {
+            throw PublishError(
+                description: error.errno == ENOENT
+                    ? "devices_dir \(devicesDir) does not exist (share not mounted?)" : error.description)
+        }
+        guard status.kind == .directory else {
+            throw PublishError(description: "devices_dir \(devicesDir) is a \(status.kind.rawValue), not a folder")
+        }
+        do {
+            try Directory.create(healthDirectory, mode: 0o755)
+        } catch {
+            throw PublishError(description: error.description)
+        }
+
+        var backlogName: String?
+        let waiting = spool.entries().filter { $0.sequence != sequence }
+        if !waiting.isEmpty {
+            var lines = Data()
+            var delivered: [Spool.Entry] = []
+            for entry in waiting {
+                guard let line = try? FileReader.read(entry.path, limit: 16 * 1024 * 1024) else { continue }
+                lines.append(line)
+                lines.append(UInt8(ascii: "\n"))
+                delivered.append(entry)
+            }
+            if let first = delivered.first, let last = delivered.last {
+                let name = "backlog-\(first.sequence)-\(last.sequence).jsonl.gz"
+                do {
+                    try AtomicFile.write(try Gzip.compress(lines), to: healthDirectory + "/" + name)
+                } catch let error as SystemError {
+                    throw PublishError(description: error.description)
+                } catch {
+                    throw PublishError(description: "cannot compress the backlog: \(error)")
+                }
+                for entry in delivered { try? Directory.removeFile(entry.path) }
+                AtomicFile.syncDirectory(spool.directory)
+                backlogName = name
+            }
+        }
+
+        var line = envelope
+        line.append(UInt8(ascii: "\n"))
+        do {
+            try AtomicFile.write(line, to: manifestPath)
+        } catch {
+            throw PublishError(description: error.description)
+        }
+        if let legacyUser, let legacyStatus {
+            let folder = "\(devicesDir)/\(device)/\(legacyUser)"
+            try? Directory.create(folder, mode: 0o755)
+            try? AtomicFile.write(legacyStatus, to: folder + "/_status.json")
+        }
+        return backlogName
+    }
+}

@@ -1,0 +1,95 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+internal import PHCCore
+internal import Yams
+
+/// A parsed YAML file that remembers where each value came from, and collects
+/// every problem found while it is read (see ``ConfigNode``).
+public final class ConfigDocument {
+    /// The path as given, used in messages.
+    public let file: String
+    /// Problems found so far, in the order found.
+    public private(set) var issues: [ConfigIssue] = []
+    /// The top-level node (an empty mapping for an empty file).
+    public private(set) var root: ConfigNode!
+
+    /// Reads and parses `path`.
+    ///
+    /// - Throws: ``ConfigError`` for a missing or unreadable file or a YAML syntax
+    ///   error, naming the file and the line. Later problems are collected in
+    ///   ``issues`` instead of thrown.
+    public init(path: String, sizeLimit: Int = 4 * 1024 * 1024) throws(ConfigError) {
+        self.file = path
+        let data: Data
+        do {
+            data = try FileReader.read(path, limit: sizeLimit)
+        } catch {
+            throw ConfigError(file: path, message: "cannot read configuration: \(error.description)")
+        }
+        try parse(data)
+    }
+
+    /// Parses YAML text (for tests and in-memory configs).
+    public init(text: String, file: String) throws(ConfigError) {
+        self.file = file
+        try parse(Data(text.utf8))
+    }
+
+    private func parse(_ data: Data) throws(ConfigError) {
+        var bytes = data
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        guard let text = String(data: bytes, encoding: .utf8) else {
+            throw ConfigError(file: file, message: "not UTF-8 text")
+        }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigError(issues: [Self.issue(for: error, file: file)])
+        } catch {
+            throw ConfigError(file: file, message: "YAML syntax error")
+        }
+        root = ConfigNode(node: node ?? Node.mapping(Node.Mapping([])), keyPath: "", document: self)
+    }
+
+    func report(_ message: String, at node: Node?, keyPath: String) {
+        let mark = node?.mark
+        issues.append(
+            ConfigIssue(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, keyPath: keyPath, message: message)
+        )
+    }
+
+    /// Adds an issue found by a caller's own cross-field validation.
+    public func report(_ message: String, at node: ConfigNode?) {
+        report(message, at: node?.node, keyPath: node?.keyPath ?? "")
+    }
+
+    /// Throws the collected issues, if any.
+    public func throwIfIssues() throws(ConfigError) {
+        if !issues.isEmpty { throw ConfigError(issues: issues) }
+    }
+
+    private static func issue(for error: YamlError, file: String) -> ConfigIssue {
+        // Yams' own descriptions quote the offending text over several lines;
+        // ours is one line with the position only.
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let detail = context.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
+            return ConfigIssue(
+                file: file, line: mark.line, column: mark.column, keyPath: "",
+                message: "YAML syntax error: \(problem)\(detail)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return ConfigIssue(
+                file: file, line: context.mark.line, column: context.mark.column, keyPath: "",
+                message: "duplicate key \(duplicates.sorted().joined(separator: ", ")) (each key may appear once)")
+        case .reader(let problem, _, _, _):
+            return ConfigIssue(file: file, line: 0, column: 0, keyPath: "", message: "cannot read YAML: \(problem)")
+        default:
+            return ConfigIssue(file: file, line: 0, column: 0, keyPath: "", message: "YAML error")
+        }
+    }
+}

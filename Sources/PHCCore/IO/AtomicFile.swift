@@ -1,0 +1,115 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// Writes files so that a reader sees either the old content or the new, never a mix.
+///
+/// The bytes go to a temporary file in the same folder (named `.<name>.<random>.tmp`,
+/// which the collector ignores), are fsynced, renamed over the target, and the
+/// folder is fsynced so the rename itself survives a crash.
+public enum AtomicFile {
+    /// Writes `data` to `path` atomically with permission bits `mode`.
+    ///
+    /// - Throws: ``SystemError`` naming the step and the path; on error the old
+    ///   file is untouched and the temporary file is removed.
+    public static func write(_ data: some DataProtocol, to path: String, mode: UInt32 = 0o644) throws(SystemError) {
+        let (directory, name) = split(path)
+        let temporary = "\(directory)/.\(name).\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
+        guard fd >= 0 else { throw SystemError("create", path: temporary, errno: errno) }
+        var failure: SystemError?
+        let bytes = Array(data)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = SystemError("write", path: temporary, errno: errno)
+                break
+            }
+            offset += n
+        }
+        if failure == nil, fchmod(fd, mode_t(mode)) != 0 {
+            failure = SystemError("chmod", path: temporary, errno: errno)
+        }
+        if failure == nil, fsync(fd) != 0 {
+            failure = SystemError("fsync", path: temporary, errno: errno)
+        }
+        if close(fd) != 0, failure == nil {
+            failure = SystemError("close", path: temporary, errno: errno)
+        }
+        if failure == nil, rename(temporary, path) != 0 {
+            failure = SystemError("rename", path: path, errno: errno)
+        }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+        syncDirectory(directory)
+    }
+
+    /// fsync of a folder, so that renames and unlinks in it are durable. Best effort.
+    public static func syncDirectory(_ directory: String) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    /// Whether `name` is one of our temporary names (`.<name>.<random>.tmp`).
+    public static func isTemporaryName(_ name: String) -> Bool {
+        name.hasPrefix(".") && name.hasSuffix(".tmp")
+    }
+
+    /// The folder and the last component of `path` (`/a/b` → `/a`, `b`).
+    public static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+}
+
+/// Folder helpers.
+public enum Directory {
+    /// Creates `path` and missing parents with `mode`; an existing folder is fine.
+    ///
+    /// - Throws: ``SystemError``; `ENOTDIR` when a component is a file.
+    public static func create(_ path: String, mode: UInt32 = 0o755) throws(SystemError) {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw SystemError("create folder", path: path, errno: ENOTDIR) }
+            return
+        }
+        let (parent, _) = AtomicFile.split(path)
+        if parent != path, parent != "/", parent != "." {
+            try create(parent, mode: mode)
+        }
+        if mkdir(path, mode_t(mode)) != 0, errno != EEXIST {
+            throw SystemError("create folder", path: path, errno: errno)
+        }
+    }
+
+    /// Names in `path` (without `.` and `..`), unsorted.
+    public static func list(_ path: String) throws(SystemError) -> [String] {
+        guard let dir = opendir(path) else { throw SystemError("list", path: path, errno: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Removes a file; a missing file is not an error.
+    public static func removeFile(_ path: String) throws(SystemError) {
+        if unlink(path) != 0, errno != ENOENT { throw SystemError("remove", path: path, errno: errno) }
+    }
+}

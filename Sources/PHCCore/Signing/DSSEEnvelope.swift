@@ -1,0 +1,151 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// A DSSE v1 envelope ("Dead Simple Signing Envelope", as used by in-toto and Sigstore).
+///
+/// Signatures cover ``preAuthenticationEncoding(payloadType:payload:)`` of the
+/// payload type and the raw payload bytes, never the JSON of the envelope, so
+/// any independent DSSE implementation can verify them.
+public struct DSSEEnvelope: Codable, Sendable, Equatable {
+    public var payloadType: String
+    /// Standard base64 of the payload bytes.
+    public var payload: String
+    public var signatures: [Signature]
+
+    public struct Signature: Codable, Sendable, Equatable {
+        /// Lowercase hex SHA-256 of the signer's raw public key (may be empty in foreign envelopes).
+        public var keyid: String
+        /// Standard base64 of the signature bytes.
+        public var sig: String
+
+        public init(keyid: String, sig: String) {
+            self.keyid = keyid
+            self.sig = sig
+        }
+
+        enum CodingKeys: String, CodingKey { case keyid, sig }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            keyid = try container.decodeIfPresent(String.self, forKey: .keyid) ?? ""
+            sig = try container.decode(String.self, forKey: .sig)
+        }
+    }
+
+    public init(payloadType: String, payload: String, signatures: [Signature]) {
+        self.payloadType = payloadType
+        self.payload = payload
+        self.signatures = signatures
+    }
+
+    /// `"DSSEv1" SP len(type) SP type SP len(body) SP body`, lengths in ASCII decimal bytes.
+    public static func preAuthenticationEncoding(payloadType: String, payload: some Collection<UInt8>) -> [UInt8] {
+        let type = Array(payloadType.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(payload.count + type.count + 32)
+        out += Array("DSSEv1 \(type.count) ".utf8)
+        out += type
+        out += Array(" \(payload.count) ".utf8)
+        out += payload
+        return out
+    }
+
+    /// Signs `payload` and wraps it in an envelope with one signature.
+    public static func sign(payload: Data, payloadType: String, with key: SigningKey) throws -> DSSEEnvelope {
+        let pae = preAuthenticationEncoding(payloadType: payloadType, payload: payload)
+        let signature = try key.sign(pae)
+        return DSSEEnvelope(
+            payloadType: payloadType,
+            payload: payload.base64EncodedString(),
+            signatures: [Signature(keyid: key.publicKey.keyID, sig: signature.base64EncodedString())]
+        )
+    }
+
+    /// The decoded payload bytes.
+    ///
+    /// - Throws: ``SignatureError/malformedEnvelope(_:)`` when the payload is not base64.
+    public func payloadBytes() throws(SignatureError) -> Data {
+        guard let data = Base64.decode(payload) else { throw .malformedEnvelope("payload is not base64") }
+        return data
+    }
+
+    /// Verifies the envelope against `trustedKeys`.
+    ///
+    /// A signature counts only if its key id names one of `trustedKeys` (or is
+    /// empty and the signature verifies with one of them). One good signature is
+    /// enough; extra unknown signatures are not an error.
+    ///
+    /// - Returns: the payload bytes and the key that verified them.
+    /// - Throws: ``SignatureError`` saying why nothing verified.
+    public func verify(trustedKeys: [PublicKey]) throws(SignatureError) -> (payload: Data, key: PublicKey) {
+        let payloadData = try payloadBytes()
+        guard !signatures.isEmpty else { throw .malformedEnvelope("no signatures") }
+        let pae = Self.preAuthenticationEncoding(payloadType: payloadType, payload: payloadData)
+        var sawTrustedKey = false
+        for signature in signatures {
+            let candidates = trustedKeys.filter { signature.keyid.isEmpty || $0.keyID == signature.keyid.lowercased() }
+            guard !candidates.isEmpty else { continue }
+            sawTrustedKey = true
+            guard let signatureBytes = Base64.decode(signature.sig) else { continue }
+            for key in candidates where key.isValidSignature(signatureBytes, for: pae) {
+                return (payloadData, key)
+            }
+        }
+        if sawTrustedKey { throw .badSignature }
+        throw .untrustedKey(signatures.map(\.keyid).filter { !$0.isEmpty })
+    }
+
+    /// Compact JSON (one line, sorted keys): the bytes of `manifest.json` and of a backlog line.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+
+    /// Parses an envelope.
+    ///
+    /// - Throws: ``SignatureError/malformedEnvelope(_:)`` for anything that is not a DSSE envelope.
+    public static func decode(_ data: Data) throws(SignatureError) -> DSSEEnvelope {
+        do {
+            return try JSONDecoder().decode(DSSEEnvelope.self, from: data)
+        } catch {
+            throw .malformedEnvelope("not a DSSE envelope (expected JSON with payloadType, payload, signatures)")
+        }
+    }
+}
+
+/// Why an envelope did not verify.
+public enum SignatureError: Error, Sendable, Equatable, CustomStringConvertible {
+    case malformedEnvelope(String)
+    /// None of the envelope's key ids is trusted (the ids are listed).
+    case untrustedKey([String])
+    /// A trusted key's signature is present but does not verify: the payload was altered or the signature forged.
+    case badSignature
+    case wrongPayloadType(String)
+
+    public var description: String {
+        switch self {
+        case .malformedEnvelope(let reason): "malformed envelope: \(reason)"
+        case .untrustedKey(let ids):
+            ids.isEmpty
+                ? "signed by an unknown key"
+                : "signed by an unknown key (keyid \(ids.map { String($0.prefix(16)) }.joined(separator: ", ")))"
+        case .badSignature: "signature does not verify (payload altered or signature forged)"
+        case .wrongPayloadType(let type): "payloadType '\(type)' is not \(Manifest.payloadType)"
+        }
+    }
+}
+
+/// Base64 that accepts the standard and URL-safe alphabets, with or without padding, as DSSE allows.
+public enum Base64 {
+    public static func decode(_ text: String) -> Data? {
+        var normalized = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
+        let remainder = normalized.utf8.count % 4
+        if remainder == 1 { return nil }
+        if remainder > 0 { normalized += String(repeating: "=", count: 4 - remainder) }
+        return Data(base64Encoded: normalized)
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Logging
+import PHCAgent
+import PHCConfig
+import PHCCore
+
+@main
+struct PHCAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "phc-agent",
+        abstract: "Checks this host and publishes a signed health manifest for the PHC collector.",
+        discussion: """
+            Run from a systemd timer: each 'run' checks mounts, secrets files, systemd units, \
+            backup markers and the system, signs the result (DSSE, Ed25519) and writes it to \
+            <devices_dir>/<device>/_health/manifest.json. When the share is down, manifests wait \
+            in a local spool and are delivered later as a backlog. No network port is opened.
+            """,
+        version: PHCVersion.summary,
+        subcommands: [Run.self, Check.self, Keygen.self, PublicKeyCommand.self, Verify.self, ConfigCommand.self]
+    )
+}
+
+/// `--config FILE`, shared by the commands that read the configuration.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp("The agent configuration.", valueName: "file"))
+    var config: String = AgentConfiguration.defaultPath
+
+    @Flag(name: .shortAndLong, help: "Log debug details to stderr.")
+    var verbose = false
+
+    /// Loads the configuration, printing every problem and exiting 1 when it is unusable.
+    func load() throws -> AgentConfiguration {
+        do {
+            return try AgentConfiguration.load(path: config)
+        } catch {
+            for issue in error.issues { printError(issue.description) }
+            throw ExitCode.failure
+        }
+    }
+
+    func makeLogger() -> Logger {
+        let level: Logger.Level = verbose ? .debug : .info
+        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
+        return Logger(label: "phc-agent")
+    }
+}
+
+/// Writes one line to stderr.
+func printError(_ message: String) {
+    var line = message
+    line.append("\n")
+    FileHandleStderr.write(line)
+}
+
+enum FileHandleStderr {
+    /// One write(2) per line, so lines from threads never interleave mid-line.
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
+            if n <= 0 { break }
+            offset += n
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
