@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "PHCTestSupport", dependencies: ["PHCCore"], path: "Tests/PHCTestSupport"),
         .testTarget(
             name: "PHCCoreTests",
-            dependencies: ["PHCCore", "PHCTestSupport"],
+            dependencies: ["PHCCore", "PHCTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

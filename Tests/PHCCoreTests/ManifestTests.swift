@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+@testable import PHCCore
+
+@Suite("Manifest v1")
+struct ManifestTests {
+    static func sample(_ statuses: [CheckStatus]) -> Manifest {
+        Manifest(
+            device: "armitage", agent: AgentInfo(version: "0.1.0", os: "Fedora Linux 41", kernel: "6.11.4"),
+            sequence: 1043, issuedAt: Timestamp(secondsSinceEpoch: 1_795_773_603),
+            expiresAt: Timestamp(secondsSinceEpoch: 1_795_773_783), intervalS: 60, bootID: "b",
+            checks: statuses.enumerated().map { index, status in
+                CheckResult(
+                    id: "mount:/mnt/\(index)", kind: "mount", status: status, summary: "s",
+                    observations: ["free_bytes": 871_878_656_000, "statfs_ms": 3], durationMs: 4)
+            })
+    }
+
+    @Test("status is the worst check status; crit outranks unknown", arguments: [
+        ([], CheckStatus.ok), ([CheckStatus.ok, .warn], CheckStatus.warn), ([CheckStatus.warn, .unknown], CheckStatus.unknown),
+        ([CheckStatus.unknown, .crit, .ok], CheckStatus.crit),
+    ] as [([CheckStatus], CheckStatus)])
+    func worstStatus(statuses: [CheckStatus], expected: CheckStatus) {
+        #expect(Self.sample(statuses).status == expected)
+    }
+
+    @Test("encodes the SPEC's field names and decodes back")
+    func roundTrip() throws {
+        let manifest = Self.sample([.ok])
+        let data = try manifest.encoded()
+        let text = String(decoding: data, as: UTF8.self)
+        for field in [
+            "\"schema\":\"phc.manifest/v1\"", "\"issued_at\":\"2026-11-27T10:00:03Z\"", "\"interval_s\":60",
+            "\"duration_ms\":4", "\"id\":\"mount:/mnt/0\"", "\"free_bytes\":871878656000", "\"boot_id\":\"b\"",
+        ] {
+            #expect(text.contains(field), "\(field)")
+        }
+        #expect(try Manifest.decode(data) == manifest)
+    }
+
+    @Test("bad payloads are errors that say what is wrong")
+    func badPayloads() throws {
+        #expect(throws: ManifestError.malformed("not valid JSON")) { try Manifest.decode(Data("{".utf8)) }
+        var other = try JSONSerialization.jsonObject(with: try Self.sample([]).encoded()) as! [String: Any]
+        other["schema"] = "phc.manifest/v2"
+        #expect(throws: ManifestError.unsupportedSchema("phc.manifest/v2")) {
+            try Manifest.decode(try JSONSerialization.data(withJSONObject: other))
+        }
+        other["schema"] = "phc.manifest/v1"
+        other.removeValue(forKey: "sequence")
+        #expect(throws: ManifestError.malformed("missing field sequence")) {
+            try Manifest.decode(try JSONSerialization.data(withJSONObject: other))
+        }
+    }
+}
