@@ -61,7 +61,7 @@ public enum Command {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
         for folder in path.split(separator: ":") + ["/usr/sbin", "/sbin"] {
             let candidate = "\(folder)/\(name)"
-            if access(candidate, X_OK) == 0 { return candidate }
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil
     }
