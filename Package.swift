@@ -55,10 +55,14 @@ let package = Package(
         ),
         .testTarget(
             name: "PHCAgentTests",
-            dependencies: ["PHCAgent", "PHCTestSupport"],
+            dependencies: [
+                "PHCAgent", "PHCConfig", "PHCCore", "PHCTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "CLITests", dependencies: ["phc-agent", "PHCTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["phc-agent", "PHCCore", "PHCTestSupport"]),
     ]
 )
 
