@@ -59,7 +59,8 @@ public enum Command {
     /// The full path of `name` on PATH.
     public static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
-        for folder in path.split(separator: ":") + ["/usr/sbin", "/sbin"] {
+        let folders = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
+        for folder in folders {
             let candidate = "\(folder)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }

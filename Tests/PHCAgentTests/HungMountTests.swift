@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import PHCCore
+import PHCTestSupport
+import Testing
+
+@testable import PHCAgent
+
+/// A genuinely hung mount: bindfs (FUSE) with its daemon stopped by SIGSTOP, so
+/// statfs on it blocks in the kernel until the daemon continues.
+@Suite("Hung mount", .serialized, .enabled(if: Mounts.bindfsAvailable, "needs root, /dev/fuse and bindfs"))
+struct HungMountTests {
+    /// Probe processes that stay alive for a second (those of healthy mounts end in milliseconds).
+    static func lingeringProbes() -> Set<Int32> {
+        let first = Command.pids(named: "phc-fsprobe")
+        usleep(1_000_000)
+        return first.intersection(Command.pids(named: "phc-fsprobe"))
+    }
+
+    @Test("the agent finishes inside its deadline, reports the mount crit, and never stacks probes")
+    func hungMount() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        let source = try sandbox.directory.folder("source")
+        try sandbox.directory.write("source/markers/backup.json", #"{"completed_at":"2026-01-01T00:00:00Z"}"#)
+        let mountPoint = sandbox.directory.file("space")
+        let fuse = try FrozenFUSEMount(source: source, mountPoint: mountPoint)
+        defer { fuse.tearDown() }
+        let healthy = sandbox.directory.file("flux")
+        try Mounts.tmpfs(at: healthy)
+        let configPath = sandbox.directory.file("agent.yaml")
+        _ = try sandbox.configuration(
+            checks: """
+                  mounts:
+                    - path: \(mountPoint)
+                      timeout: 1s
+                      write_probe: true
+                    - path: \(healthy)
+                      timeout: 1s
+                      write_probe: true
+                  markers:
+                    - path: \(mountPoint)/markers/backup.json
+                      max_age: {warn: 26h, crit: 48h}
+                """, deadline: "4s")
+        let before = Self.lingeringProbes()
+        fuse.freeze()
+
+        // First run: the statfs probe blocks; the agent walks away from it in time.
+        let first = try Command.run(Command.built("phc-agent"), ["run", "--config", configPath], timeout: 30)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.seconds < 4.5, "took \(first.seconds) s with a 4 s deadline")
+        let manifest = try sandbox.published()
+        let hung = try #require(manifest.check("mount:\(mountPoint)"))
+        #expect(hung.status == .crit)
+        #expect(hung.summary.contains("not responding: statfs gave no answer within 1s"), "\(hung.summary)")
+        #expect(manifest.check("mount:\(healthy)")?.status == .ok)
+        let marker = try #require(manifest.check("marker:\(mountPoint)/markers/backup.json"))
+        #expect(marker.status == .unknown)
+        #expect(marker.summary == "not checked: \(mountPoint) is not responding")
+        let probes = Self.lingeringProbes().subtracting(before)
+        #expect(probes.count == 1, "blocked probes after run 1: \(probes)")
+
+        // Second run: the blocked probe is recognised and no second one is started.
+        let second = try Command.run(Command.built("phc-agent"), ["run", "--config", configPath], timeout: 30)
+        #expect(second.status == 0)
+        #expect(second.seconds < 4.5, "took \(second.seconds) s with a 4 s deadline")
+        let again = try #require(try sandbox.published().check("mount:\(mountPoint)"))
+        #expect(again.status == .crit)
+        #expect(again.summary.contains("not probed again"), "\(again.summary)")
+        #expect(again.observations["probe_pid"] == .int(Int64(probes.first ?? 0)))
+        #expect(Self.lingeringProbes().subtracting(before) == probes)
+
+        // The daemon continues: the old probe finishes by itself and the mount is ok again.
+        fuse.thaw()
+        usleep(300_000)
+        let third = try Command.run(Command.built("phc-agent"), ["run", "--config", configPath], timeout: 30)
+        #expect(third.status == 0)
+        #expect(try sandbox.published().check("mount:\(mountPoint)")?.status == .ok)
+        #expect(Self.lingeringProbes().subtracting(before).isEmpty)
+    }
+
+    @Test("with the devices folder on the hung mount, the manifest is spooled inside the deadline")
+    func devicesFolderOnHungMount() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        let source = try sandbox.directory.folder("source")
+        try FileManager.default.createDirectory(atPath: source + "/devices", withIntermediateDirectories: true)
+        let mountPoint = sandbox.directory.file("space")
+        let fuse = try FrozenFUSEMount(source: source, mountPoint: mountPoint)
+        defer { fuse.tearDown() }
+        sandbox.devicesDir = mountPoint + "/devices"
+        let configuration = try sandbox.configuration(deadline: "3s")
+        fuse.freeze()
+        let started = Date()
+        let outcome = try await sandbox.runner(configuration).run()
+        #expect(Date().timeIntervalSince(started) < 3.2)
+        guard case .spooled(let reason, let waiting, _)? = outcome.publish else {
+            Issue.record("expected the manifest to be spooled, got \(String(describing: outcome.publish))")
+            return
+        }
+        #expect(reason.contains("is not responding"), "\(reason)")
+        #expect(waiting == 1)
+        fuse.thaw()
+        // Once the share answers again, the spooled manifest is delivered as a backlog.
+        usleep(300_000)
+        let next = try await sandbox.runner(configuration).run()
+        guard case .published(_, let backlog?)? = next.publish else {
+            Issue.record("expected a backlog delivery, got \(String(describing: next.publish))")
+            return
+        }
+        #expect(backlog == "backlog-1-1.jsonl.gz")
+    }
+}
