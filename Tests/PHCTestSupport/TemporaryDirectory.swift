@@ -31,8 +31,16 @@ public final class TemporaryDirectory: @unchecked Sendable {
         let full = file(name)
         try FileManager.default.createDirectory(
             atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: URL(fileURLWithPath: full))
-        chmod(full, mode)
+        // O_CLOEXEC: a process forked meanwhile by a parallel test must not keep
+        // this file open for writing, or executing it fails with ETXTBSY.
+        let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw POSIXFailure("create \(full)", errno) }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        guard bytes.isEmpty || Glibc.write(fd, bytes, bytes.count) == bytes.count else {
+            throw POSIXFailure("write \(full)", errno)
+        }
+        fchmod(fd, mode)
         return full
     }
 

@@ -109,10 +109,17 @@ public struct ProcessRunner: Sendable {
         environment.removeAll()
 
         var pid: pid_t = 0
-        let spawned =
-            command.contains("/")
-            ? posix_spawn(&pid, command, &actions, &attributes, argv, envp)
-            : posix_spawnp(&pid, command, &actions, &attributes, argv, envp)
+        var spawned: Int32 = 0
+        // ETXTBSY: the program is being written right now (an upgrade, or a file
+        // descriptor briefly inherited by another fork); it clears in moments.
+        for attempt in 0..<5 {
+            spawned =
+                command.contains("/")
+                ? posix_spawn(&pid, command, &actions, &attributes, argv, envp)
+                : posix_spawnp(&pid, command, &actions, &attributes, argv, envp)
+            guard spawned == ETXTBSY, attempt < 4 else { break }
+            usleep(20_000)
+        }
         close(stdoutPipe[1])
         close(stderrPipe[1])
         defer {
