@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import InMemoryLogging
+import PHCCore
+import PHCTestSupport
+import Testing
+
+@testable import PHCAgent
+
+@Suite("Agent runs: sequence, state, publishing, spool")
+struct RunnerTests {
+    @Test("each run signs the next sequence number and persists it; the manifest verifies and expires after 3 intervals")
+    func sequenceAdvances() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        let configuration = try sandbox.configuration()
+        for expected in Int64(1)...3 {
+            let outcome = try await sandbox.runner(configuration).run()
+            #expect(outcome.manifest.sequence == expected)
+            #expect(outcome.publish == .published(path: sandbox.manifestPath, backlog: nil))
+            let manifest = try sandbox.published()
+            #expect(manifest.sequence == expected)
+            #expect(manifest.expiresAt.seconds(since: manifest.issuedAt) == 180)
+            #expect(manifest.device == "testhost" && manifest.schema == "phc.manifest/v1")
+        }
+        let state = try JSONDecoder().decode(AgentState.self, from: Repository.read(sandbox.stateDir + "/state.json"))
+        #expect(state.sequence == 3)
+        #expect(try FileStatus(path: sandbox.stateDir + "/state.json").permissions == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.healthDir) == ["manifest.json"])
+    }
+
+    @Test("a dry run writes nothing and uses no sequence number")
+    func dryRun() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        let configuration = try sandbox.configuration()
+        let outcome = try await sandbox.runner(configuration).run(dryRun: true)
+        #expect(outcome.publish == nil && outcome.manifest.sequence == 1)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.stateDir))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.devicesDir).isEmpty)
+        #expect(try await sandbox.runner(configuration).run().manifest.sequence == 1)
+    }
+
+    @Test("a corrupt state file is kept aside and the sequence resumes above anything published")
+    func corruptState() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        let configuration = try sandbox.configuration()
+        for _ in 0..<3 { _ = try await sandbox.runner(configuration).run() }
+        try sandbox.directory.write("state/state.json", "{\"sequence\": 3, \"mem")
+        let outcome = try await sandbox.runner(configuration).run()
+        #expect(outcome.manifest.sequence > 3)
+        // The clock joins the evidence after corruption: the number can only jump forward.
+        #expect(outcome.manifest.sequence > WallClock.system.now().secondsSinceEpoch - 60)
+        #expect(outcome.notes.contains { $0.contains("was unusable (not valid state JSON)") && $0.contains("kept as") })
+        let kept = try FileManager.default.contentsOfDirectory(atPath: sandbox.stateDir).filter { $0.hasPrefix("state.json.corrupt-") }
+        #expect(kept.count == 1)
+        #expect(try sandbox.published().sequence == outcome.manifest.sequence)
+        #expect(try await sandbox.runner(configuration).run().manifest.sequence == outcome.manifest.sequence + 1)
+    }
+
+    @Test("a lost state folder resumes after the last published sequence, not at 1")
+    func lostState() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        let configuration = try sandbox.configuration()
+        for _ in 0..<4 { _ = try await sandbox.runner(configuration).run() }
+        try FileManager.default.removeItem(atPath: sandbox.stateDir)
+        #expect(try await sandbox.runner(configuration).run().manifest.sequence == 5)
+    }
+
+    @Test("share down (read-only) for two runs, then back: the backlog holds both envelopes and each verifies",
+          .enabled(if: Mounts.canMount, "needs root to mount tmpfs"))
+    func shareDownThenBack() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        try Mounts.tmpfs(at: sandbox.devicesDir)
+        let configuration = try sandbox.configuration()
+        _ = try await sandbox.runner(configuration).run()
+        try Mounts.remount(sandbox.devicesDir, readOnly: true)
+        for expected in Int64(2)...3 {
+            let outcome = try await sandbox.runner(configuration).run()
+            guard case .spooled(let reason, let waiting, 0)? = outcome.publish else {
+                Issue.record("run \(expected) was not spooled: \(String(describing: outcome.publish))")
+                return
+            }
+            #expect(reason.contains("Read-only file system"), "\(reason)")
+            #expect(waiting == Int(expected) - 1)
+        }
+        #expect(try sandbox.published().sequence == 1)
+        try Mounts.remount(sandbox.devicesDir, readOnly: false)
+        let back = try await sandbox.runner(configuration).run()
+        #expect(back.publish == .published(path: sandbox.manifestPath, backlog: "backlog-2-3.jsonl.gz"))
+        #expect(try sandbox.published().sequence == 4)
+        let lines = try Gzip.decompress(Repository.read(sandbox.healthDir + "/backlog-2-3.jsonl.gz"))
+            .split(separator: UInt8(ascii: "\n"))
+        #expect(lines.count == 2)
+        let sequences = try lines.map { try AgentSandbox.verify(Data($0), key: sandbox.key).sequence }
+        #expect(sequences == [2, 3])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.stateDir + "/spool").isEmpty)
+    }
+
+    @Test("a devices folder that is a file, or missing, spools with a clear reason")
+    func devicesFolderNotAFolder() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        try FileManager.default.removeItem(atPath: sandbox.devicesDir)
+        let configuration = try sandbox.configuration()
+        let missing = try await sandbox.runner(configuration).run()
+        #expect(missing.publish == .spooled(
+            reason: "devices_dir \(sandbox.devicesDir) does not exist (share not mounted?)", waiting: 1, dropped: 0))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.devicesDir), "the agent must not create devices_dir")
+        try sandbox.directory.write("devices", "I am a file")
+        let file = try await sandbox.runner(configuration).run()
+        #expect(file.publish == .spooled(
+            reason: "devices_dir \(sandbox.devicesDir) is a regular file, not a folder", waiting: 2, dropped: 0))
+    }
+
+    @Test("the spool is bounded: the oldest envelopes are dropped first")
+    func spoolLimit() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        try FileManager.default.removeItem(atPath: sandbox.devicesDir)
+        let configuration = try sandbox.configuration(extra: "spool_limit: 2")
+        for _ in 0..<4 { _ = try await sandbox.runner(configuration).run() }
+        let names = try FileManager.default.contentsOfDirectory(atPath: sandbox.stateDir + "/spool").sorted()
+        #expect(names == [Spool.name(3), Spool.name(4)])
+        #expect(sandbox.logs.entries.contains { "\($0.message)".contains("dropped the 1 oldest manifest") })
+    }
+
+    @Test("a reader polling manifest.json during 40 publications never sees a partial or invalid file")
+    func concurrentReader() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        let configuration = try sandbox.configuration()
+        _ = try await sandbox.runner(configuration).run()
+        let done = Locked(false)
+        let reads = Locked(0)
+        let failures = Locked([String]())
+        let sequences = Locked(Set<Int64>())
+        let path = sandbox.manifestPath
+        let key = sandbox.key
+        let reader = Thread {
+            while !done.get() {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    failures.update { $0.append("missing") }
+                    continue
+                }
+                do {
+                    let manifest = try AgentSandbox.verify(data, key: key)
+                    sequences.update { $0.insert(manifest.sequence) }
+                } catch {
+                    failures.update { $0.append("\(error) in \(data.count) bytes") }
+                }
+                reads.update { $0 += 1 }
+            }
+        }
+        reader.start()
+        for _ in 0..<40 { _ = try await sandbox.runner(configuration).run() }
+        done.set(true)
+        let seen = failures.get()
+        #expect(seen.count == 0, "\(seen.prefix(3))")
+        #expect(reads.get() > 100)
+        #expect(sequences.get().count > 5)
+    }
+
+    @Test("two runs at once: the second waits for the state lock or gives up clearly")
+    func stateLock() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let held = try StateStore(directory: directory.path, lockWait: .zero)
+        #expect(throws: StateError.locked(directory.path + "/lock")) {
+            try StateStore(directory: directory.path, lockWait: .milliseconds(50))
+        }
+        _ = held
+    }
+
+    @Test("the legacy _status.json is written for old readers")
+    func legacyStatus() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        let configuration = try sandbox.configuration(
+            checks: "  mounts:\n    - path: \(sandbox.directory.file("nowhere"))\n", extra: "legacy_status: {user: mdt}")
+        _ = try await sandbox.runner(configuration).run()
+        let data = try Repository.read("\(sandbox.devicesDir)/testhost/mdt/_status.json")
+        let status = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        #expect(status?["status"] as? String == "degraded")
+        #expect(status?["device"] as? String == "testhost")
+        #expect((status?["components"] as? [String: Any])?["mounts"] as? [String: Bool] == ["nowhere": false])
+    }
+}
