@@ -13,8 +13,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        // C libraries from the system, used directly.
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // C libraries from the system, used directly. libcurl's headers come from
+        // libcurl4-openssl-dev; the library itself is bound on first use (see ccurl.h).
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Small C shims for what Swift cannot do safely: fork-based filesystem probes.
         .target(name: "CPHCSystem", cSettings: [.define("_GNU_SOURCE")]),

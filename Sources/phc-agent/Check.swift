@@ -6,6 +6,7 @@ import PHCCore
 extension PHCAgentCommand {
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Run checks and print the results; sign and publish nothing.",
             discussion: """
                 Without IDs runs every check; an ID selects results by id or prefix \

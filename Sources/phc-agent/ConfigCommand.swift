@@ -11,6 +11,7 @@ extension PHCAgentCommand {
 
         struct Validate: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "validate",
                 abstract: "Load the configuration and report every problem with file, line and a hint.",
                 discussion: "Exit status: 0 when the configuration is usable, 1 otherwise.")
 

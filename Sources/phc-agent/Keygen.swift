@@ -5,6 +5,7 @@ import PHCCore
 extension PHCAgentCommand {
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "keygen",
             abstract: "Create this device's Ed25519 signing key.",
             discussion: """
                 Writes a PKCS#8 PEM private key with mode 0600 (refusing to overwrite an existing \

@@ -6,6 +6,7 @@ import PHCCore
 extension PHCAgentCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run all checks once, sign the manifest and publish it.",
             discussion: """
                 Finishes within the configured deadline even when a mount hangs. Prints one line \

@@ -6,6 +6,7 @@ import PHCCore
 extension PHCAgentCommand {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Verify a signed manifest (or every envelope of a backlog) and print it.",
             discussion: """
                 FILE is a manifest.json envelope or a backlog-*.jsonl.gz file. The signature must \
