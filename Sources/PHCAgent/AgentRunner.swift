@@ -53,8 +53,7 @@ public struct AgentRunner: Sendable {
 
         if dryRun {
             let state = Self.peekState(stateDir: configuration.stateDir)
-            let (results, _) = await runChecks(memory: state.memory)
-            let manifest = makeManifest(results: results, sequence: state.sequence + 1)
+            let manifest = makeManifest(results: await runChecks(memory: state.memory).results, sequence: state.sequence + 1)
             return Outcome(manifest: manifest, publish: nil, notes: [])
         }
 
@@ -67,29 +66,56 @@ public struct AgentRunner: Sendable {
 
         var notes: [String] = []
         var state: AgentState
-        var recoveredFloor: Int64?
+        enum Recovery { case none, fresh, corrupt }
+        var recovery = Recovery.none
         switch store.load() {
-        case .loaded(let loaded): state = loaded
+        case .loaded(let loaded):
+            state = loaded
         case .fresh:
             state = AgentState()
-            recoveredFloor = await sequenceEvidence(includeClock: false)
+            recovery = .fresh
         case .corrupt(let reason, let movedTo):
             state = AgentState()
-            recoveredFloor = await sequenceEvidence(includeClock: true)
+            recovery = .corrupt
             notes.append(
-                "state file \(store.statePath) was unusable (\(reason))\(movedTo.map { "; kept as \($0)" } ?? ""); "
-                    + "sequence resumes above \(recoveredFloor ?? 0)")
+                "state file \(store.statePath) was unusable (\(reason))\(movedTo.map { "; kept as \($0)" } ?? "")")
         }
-        if let recoveredFloor { state.sequence = max(state.sequence, recoveredFloor) }
 
-        let (results, memory) = await runChecks(memory: state.memory)
+        // Whether the share answers is found out while the checks run.
+        let probe = FilesystemProbe(stateDirectory: configuration.stateDir, clock: clock)
+        let devicesDir = configuration.devicesDir
+        let covered = configuration.mounts.contains { MountGate.path(devicesDir, isUnder: $0.path) }
+        // Time spent waiting for the lock comes out of the checks' share.
+        let elapsed = Duration.nanoseconds(Monotonic.nanoseconds() - started)
+        let budget = max(Self.checkBudget(deadline: configuration.deadline) - elapsed, .milliseconds(10))
+        let preflight: Task<FilesystemProbe.Outcome, Never>? =
+            covered ? nil : Task { await probe.probe(path: devicesDir, timeout: min(budget, .seconds(5))) }
+
+        let checked = await runChecks(memory: state.memory, budget: budget)
+
+        func timeLeft() -> Duration {
+            // A little of the deadline stays for exiting.
+            .nanoseconds(deadlineNanoseconds - Monotonic.nanoseconds()) - .milliseconds(100)
+        }
+        let shareProblem = await ManifestPublisher.shareProblem(
+            devicesDir: devicesDir, mounts: checked.gate, preflight: preflight, probe: probe,
+            timeout: max(timeLeft(), .milliseconds(50)))
+        let spool = Spool(stateDirectory: configuration.stateDir, limit: configuration.spoolLimit)
+        if recovery != .none {
+            let floor = await sequenceEvidence(
+                spool: spool, shareUsable: shareProblem == nil, includeClock: recovery == .corrupt,
+                timeout: max(timeLeft() / 2, .milliseconds(50)))
+            state.sequence = max(state.sequence, floor)
+            if recovery == .corrupt { notes.append("sequence resumes above \(floor)") }
+        }
 
         // Reserve the number durably before signing: a crash may skip it, never reuse it.
         state.sequence += 1
-        let sequence = state.sequence
+        state.memory = checked.memory
+        let manifest = makeManifest(results: checked.results, sequence: state.sequence)
+        state.lastRun = manifest.issuedAt
         do { try store.save(state) } catch { throw .state(error) }
 
-        let manifest = makeManifest(results: results, sequence: sequence)
         let envelopeLine: Data
         do {
             let payload = try manifest.encoded()
@@ -98,26 +124,28 @@ public struct AgentRunner: Sendable {
             throw .signing(String(describing: error))
         }
 
-        let spool = Spool(stateDirectory: configuration.stateDir, limit: configuration.spoolLimit)
         let publisher = ManifestPublisher(
-            devicesDir: configuration.devicesDir, device: configuration.device,
+            devicesDir: devicesDir, device: configuration.device,
             legacyUser: configuration.legacyStatusUser, spool: spool)
         let legacy = configuration.legacyStatusUser.flatMap { LegacyStatus.encode(manifest: manifest, user: $0) }
-        // Leave a little of the deadline for saving state and exiting.
-        let left = Duration.nanoseconds(deadlineNanoseconds - Monotonic.nanoseconds()) - .milliseconds(100)
         let outcome = await publisher.publish(
-            envelope: envelopeLine, sequence: sequence, legacyStatus: legacy,
-            probe: FilesystemProbe(stateDirectory: configuration.stateDir, clock: clock),
-            mounts: MountGate(), timeout: max(left, .milliseconds(100)))
+            envelope: envelopeLine, sequence: state.sequence, legacyStatus: legacy, shareProblem: shareProblem,
+            timeout: max(timeLeft(), .milliseconds(100)))
         if case .spooled(_, _, let dropped) = outcome, dropped > 0 {
             notes.append("spool full: dropped the \(dropped) oldest manifest\(dropped == 1 ? "" : "s")")
         }
-
-        state.memory = memory
-        state.lastRun = manifest.issuedAt
-        do { try store.save(state) } catch { notes.append(error.description) }
         for note in notes { logger.warning("\(note)") }
         return Outcome(manifest: manifest, publish: outcome, notes: notes)
+    }
+
+    /// What a round of checks produced.
+    public struct Checked: Sendable {
+        /// In configuration order.
+        public var results: [CheckResult]
+        /// What the checks want remembered until the next run.
+        public var memory: [String: [String: String]]
+        /// The verdicts of the configured mounts.
+        public var gate: MountGate
     }
 
     /// Runs the checks selected by `selectors` (ids or prefixes such as `mount` or
@@ -132,8 +160,7 @@ public struct AgentRunner: Sendable {
             store = try StateStore(directory: configuration.stateDir, lockWait: configuration.deadline / 4)
         } catch { throw .state(error) }
         let memory = Self.peekState(stateDir: store.directory).memory
-        let (results, _) = await runChecks(memory: memory, selectors: selectors)
-        return results.filter { Self.matches($0.id, selectors) }
+        return await runChecks(memory: memory, selectors: selectors).results.filter { Self.matches($0.id, selectors) }
     }
 
     static func matches(_ id: String, _ selectors: [String]) -> Bool {
@@ -142,10 +169,10 @@ public struct AgentRunner: Sendable {
 
     /// Runs the checks (those with a result matching `selectors`; all when empty) and
     /// returns their results in configuration order, with what they want remembered.
-    public func runChecks(memory: [String: [String: String]], selectors: [String] = []) async
-        -> ([CheckResult], [String: [String: String]])
+    public func runChecks(memory: [String: [String: String]], selectors: [String] = [], budget: Duration? = nil) async
+        -> Checked
     {
-        let budget = Self.checkBudget(deadline: configuration.deadline)
+        let budget = budget ?? Self.checkBudget(deadline: configuration.deadline)
         let context = CheckContext(
             device: configuration.device, now: clock.now(), stateDir: configuration.stateDir, memory: memory,
             probe: FilesystemProbe(stateDirectory: configuration.stateDir, clock: clock), logger: logger)
@@ -189,7 +216,7 @@ public struct AgentRunner: Sendable {
             results += report.results
             for (id, values) in report.memory { newMemory[id] = values }
         }
-        return (results, newMemory)
+        return Checked(results: results, memory: newMemory, gate: gated.mounts)
     }
 
     func makeManifest(results: [CheckResult], sequence: Int64) -> Manifest {
@@ -215,18 +242,17 @@ public struct AgentRunner: Sendable {
         return state
     }
 
-    /// The highest sequence number that may already have been used, from what was published
-    /// and spooled (and, after corruption, the clock), when the state file cannot say.
-    private func sequenceEvidence(includeClock: Bool) async -> Int64 {
+    /// The highest sequence number that may already have been used, from what was
+    /// spooled and (when the share answers) published, and after corruption the
+    /// clock too: used when the state file cannot say.
+    private func sequenceEvidence(spool: Spool, shareUsable: Bool, includeClock: Bool, timeout: Duration) async
+        -> Int64
+    {
         var highest: Int64 = includeClock ? clock.now().secondsSinceEpoch : 0
-        let spool = Spool(stateDirectory: configuration.stateDir, limit: configuration.spoolLimit)
         highest = max(highest, spool.entries().last?.sequence ?? 0)
+        guard shareUsable else { return highest }
         let health = "\(configuration.devicesDir)/\(configuration.device)/_health"
-        let probe = FilesystemProbe(stateDirectory: configuration.stateDir, clock: clock)
-        guard case .completed = await probe.probe(path: configuration.devicesDir, timeout: .seconds(2)) else {
-            return highest
-        }
-        let published = await BlockingWork.run(timeout: .seconds(2)) { () -> Int64 in
+        let published = await BlockingWork.run(timeout: timeout) { () -> Int64 in
             var found: Int64 = 0
             if let data = try? FileReader.read(health + "/manifest.json", limit: 16 * 1024 * 1024),
                 let envelope = try? DSSEEnvelope.decode(data), let payload = try? envelope.payloadBytes(),

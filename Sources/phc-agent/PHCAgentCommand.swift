@@ -5,6 +5,15 @@ import PHCConfig
 import PHCCore
 
 @main
+enum Main {
+    static func main() async {
+        if let run = RunFastPath(Array(CommandLine.arguments.dropFirst())) {
+            exit(await PHCAgentCommand.Run.execute(config: run.config, dryRun: run.dryRun, verbose: run.verbose))
+        }
+        await PHCAgentCommand.main()
+    }
+}
+
 struct PHCAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phc-agent",
@@ -30,15 +39,25 @@ struct ConfigOption: ParsableArguments {
 
     /// Loads the configuration, printing every problem and exiting 1 when it is unusable.
     func load() throws -> AgentConfiguration {
-        do {
-            return try AgentConfiguration.load(path: config)
-        } catch {
-            for issue in error.issues { printError(issue.description) }
-            throw ExitCode.failure
-        }
+        guard let configuration = Self.load(config) else { throw ExitCode.failure }
+        return configuration
     }
 
     func makeLogger() -> Logger {
+        Self.makeLogger(verbose: verbose)
+    }
+
+    /// The configuration at `path`, or nil after printing every problem, one per line.
+    static func load(_ path: String) -> AgentConfiguration? {
+        do {
+            return try AgentConfiguration.load(path: path)
+        } catch {
+            for issue in error.issues { printError(issue.description) }
+            return nil
+        }
+    }
+
+    static func makeLogger(verbose: Bool) -> Logger {
         let level: Logger.Level = verbose ? .debug : .info
         LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
         return Logger(label: "phc-agent")

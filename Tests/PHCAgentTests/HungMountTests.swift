@@ -81,8 +81,9 @@ struct HungMountTests {
         #expect(Self.lingeringProbes().subtracting(before).isEmpty)
     }
 
-    @Test("with the devices folder on the hung mount, the manifest is spooled inside the deadline")
-    func devicesFolderOnHungMount() async throws {
+    @Test("with the devices folder on the hung mount, the manifest is spooled in time and the mount keeps one probe",
+          arguments: [false, true])
+    func devicesFolderOnHungMount(mountConfigured: Bool) async throws {
         let sandbox = try AgentSandbox()
         defer { sandbox.remove() }
         let source = try sandbox.directory.folder("source")
@@ -91,25 +92,27 @@ struct HungMountTests {
         let fuse = try FrozenFUSEMount(source: source, mountPoint: mountPoint)
         defer { fuse.tearDown() }
         sandbox.devicesDir = mountPoint + "/devices"
-        let configuration = try sandbox.configuration(deadline: "3s")
+        let checks = mountConfigured ? "  mounts:\n    - {path: \(mountPoint), timeout: 1s}\n" : ""
+        let configuration = try sandbox.configuration(checks: checks, deadline: "3s")
+        let before = Self.lingeringProbes()
         fuse.freeze()
-        let started = Date()
-        let outcome = try await sandbox.runner(configuration).run()
-        #expect(Date().timeIntervalSince(started) < 3.2)
-        guard case .spooled(let reason, let waiting, _)? = outcome.publish else {
-            Issue.record("expected the manifest to be spooled, got \(String(describing: outcome.publish))")
-            return
+        for run in 1...2 {
+            let started = Date()
+            let outcome = try await sandbox.runner(configuration).run()
+            #expect(Date().timeIntervalSince(started) < 3.2)
+            guard case .spooled(let reason, let waiting, _)? = outcome.publish else {
+                Issue.record("expected the manifest to be spooled, got \(String(describing: outcome.publish))")
+                return
+            }
+            #expect(reason.contains("is not responding"), "\(reason)")
+            #expect(waiting == run)
+            let probes = Self.lingeringProbes().subtracting(before)
+            #expect(probes.count == 1, "run \(run): blocked probes \(probes)")
         }
-        #expect(reason.contains("is not responding"), "\(reason)")
-        #expect(waiting == 1)
         fuse.thaw()
-        // Once the share answers again, the spooled manifest is delivered as a backlog.
+        // Once the share answers again, the spooled manifests are delivered as a backlog.
         usleep(300_000)
         let next = try await sandbox.runner(configuration).run()
-        guard case .published(_, let backlog?)? = next.publish else {
-            Issue.record("expected a backlog delivery, got \(String(describing: next.publish))")
-            return
-        }
-        #expect(backlog == "backlog-1-1.jsonl.gz")
+        #expect(next.publish == .published(path: sandbox.manifestPath, backlog: "backlog-1-2.jsonl.gz"))
     }
 }

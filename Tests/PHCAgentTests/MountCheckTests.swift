@@ -23,7 +23,7 @@ struct MountCheckTests {
             device: "testhost", now: WallClock.system.now(), stateDir: directory.file("state"),
             probe: FilesystemProbe(stateDirectory: directory.file("state")),
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        return await MountCheck(configuration, mountTablePath: mountTable).run(in: context).results[0]
+        return await MountCheck(configuration, mountTable: MountTableSnapshot(path: mountTable)).run(in: context).results[0]
     }
 
     @Test("a healthy tmpfs with a write probe is ok, with free space and timings, and leaves no file behind")

@@ -2,16 +2,19 @@
 #define PHC_SYSTEM_H
 // Filesystem probes that run in a separate process.
 //
-// A statfs() or write on a hung network or FUSE mount can block for ever, in a
-// sleep that threads cannot escape. So the probe runs in a grandchild process
-// (double fork: it is never our child, so it never becomes our zombie), which
-// reports through a pipe. The caller waits on the pipe with a timeout and may
-// simply walk away from a probe that does not answer; the probe's pid lets the
-// caller make sure it never starts a second one on the same path meanwhile.
+// A statfs() or a write on a hung network or FUSE mount can block for ever,
+// in a sleep no thread can escape, and a process with such a thread cannot
+// finish exiting. So the probe runs in a child process, which reports through
+// a pipe. The caller waits with a timeout and may walk away from a probe that
+// does not answer; the probe's pid lets it make sure no second probe is
+// started on the same path meanwhile.
 //
-// Between fork and _exit the child calls only async-signal-safe functions, as
-// POSIX requires in a multi-threaded process. Everything it needs (paths) is
-// prepared by the caller before the fork.
+// On x86-64 and arm64 the child is created with clone(CLONE_VM): it shares the
+// caller's memory instead of copying its page tables, which makes a probe cost
+// tens of microseconds instead of a fork's milliseconds. Such a child must not
+// touch libc state (errno, locks, the heap) because those belong to the
+// caller's thread; it therefore makes raw system calls only. Elsewhere a
+// plain fork() is used.
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -41,25 +44,21 @@ typedef struct {
     int64_t write_probe_ns;  ///< -1 when no write probe was asked for
 } phc_probe_result;
 
-/// Starts a probe of `path` in a new grandchild process.
+/// Probes `path` in a child process and waits at most `timeout_ms` for it.
 ///
 /// When `probe_file` and `probe_file_renamed` are both non-NULL, after statfs the
 /// probe creates `probe_file` (O_EXCL), writes to it, fsyncs it, renames it to
 /// `probe_file_renamed` and unlinks that.
 ///
-/// On success returns 0, stores the read end of the result pipe (close-on-exec)
-/// in `*read_fd` and the probe's pid in `*probe_pid`. On failure returns an errno.
-/// The probe first writes its pid (pid_t), then later one phc_probe_result.
-int phc_probe_start(const char *_Nonnull path,
-                    const char *_Nullable probe_file,
-                    const char *_Nullable probe_file_renamed,
-                    int *_Nonnull read_fd,
-                    pid_t *_Nonnull probe_pid);
-
-/// Reads exactly `length` bytes from `fd`, waiting at most `timeout_ms` in total.
-/// Returns 0 when all bytes arrived, ETIMEDOUT when time ran out, EPIPE at end of
-/// file, or another errno.
-int phc_read_full_timeout(int fd, void *_Nonnull buffer, size_t length, int timeout_ms);
+/// Returns 0 with `*result` filled in when the probe answered, ETIMEDOUT when it
+/// did not (it is left running, and reaped later by whoever outlives it), or
+/// another errno when no probe could be started. `*probe_pid` is the child's pid.
+int phc_probe_run(const char *_Nonnull path,
+                  const char *_Nullable probe_file,
+                  const char *_Nullable probe_file_renamed,
+                  int timeout_ms,
+                  phc_probe_result *_Nonnull result,
+                  pid_t *_Nonnull probe_pid);
 
 /// pipe2(O_CLOEXEC), which Swift's Glibc module does not show (it needs _GNU_SOURCE).
 int phc_pipe_cloexec(int fds[_Nonnull 2]);

@@ -1,7 +1,8 @@
 /// Turns a configuration into the list of checks to run, in manifest order.
 enum CheckCatalog {
     static func checks(for configuration: AgentConfiguration, mountTablePath: String) -> [any HostCheck] {
-        var checks: [any HostCheck] = configuration.mounts.map { MountCheck($0, mountTablePath: mountTablePath) }
+        let table = MountTableSnapshot(path: mountTablePath)
+        var checks: [any HostCheck] = configuration.mounts.map { MountCheck($0, mountTable: table) }
         let secrets = configuration.secrets
         if let map = secrets.map {
             checks.append(

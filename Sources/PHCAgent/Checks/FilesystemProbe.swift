@@ -71,21 +71,17 @@ public struct FilesystemProbe: Sendable {
             try? Directory.removeFile(recordPath)
         }
 
-        var readFD: Int32 = -1
-        var pid: pid_t = 0
-        let started: Int32
-        if let writeProbeName {
-            started = phc_probe_start(
-                path, path + "/" + writeProbeName, path + "/" + writeProbeName + ".renamed.tmp", &readFD, &pid)
-        } else {
-            started = phc_probe_start(path, nil, nil, &readFD, &pid)
-        }
-        guard started == 0 else { return .couldNotStart(reason: SystemError.describe(started)) }
-        defer { close(readFD) }
-
         var result = phc_probe_result()
+        var pid: pid_t = 0
         let timeoutMilliseconds = Int32(clamping: max(1, timeout.milliseconds))
-        let rc = phc_read_full_timeout(readFD, &result, MemoryLayout<phc_probe_result>.size, timeoutMilliseconds)
+        let rc: Int32
+        if let writeProbeName {
+            rc = phc_probe_run(
+                path, path + "/" + writeProbeName, path + "/" + writeProbeName + ".renamed.tmp", timeoutMilliseconds,
+                &result, &pid)
+        } else {
+            rc = phc_probe_run(path, nil, nil, timeoutMilliseconds, &result, &pid)
+        }
         switch rc {
         case 0:
             break
@@ -94,8 +90,10 @@ public struct FilesystemProbe: Sendable {
                 path: path, pid: pid, startTicks: ProbeRecord.startTicks(of: pid) ?? 0, since: clock.now())
             record.save(recordPath, directory: recordDirectory)
             return .timedOut(pid: pid)
+        case EPIPE:
+            return .couldNotStart(reason: "the probe process ended without an answer")
         default:
-            return .couldNotStart(reason: "probe ended without an answer (\(SystemError.describe(rc)))")
+            return .couldNotStart(reason: SystemError.describe(rc))
         }
 
         let usage: Usage? =

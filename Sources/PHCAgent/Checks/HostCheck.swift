@@ -89,6 +89,11 @@ public struct MountGate: Sendable {
         return "\(entry.mountPoint) \(reason)"
     }
 
+    /// Whether a configured mount holds `path`.
+    public func covers(_ path: String) -> Bool {
+        verdicts.contains { Self.path(path, isUnder: $0.mountPoint) }
+    }
+
     static func path(_ path: String, isUnder mountPoint: String) -> Bool {
         mountPoint == "/" || path == mountPoint || path.hasPrefix(mountPoint + "/")
     }

@@ -5,12 +5,12 @@ internal import PHCCore
 /// meant to be read-only, answering statfs in time, with free space and inodes to spare.
 public struct MountCheck: HostCheck {
     public let configuration: MountCheckConfiguration
-    /// Where the kernel's mount table is read (a fixture in tests).
-    let mountTablePath: String
+    /// The kernel's mount table (a capture in tests), shared by the mount checks of a run.
+    let mountTable: MountTableSnapshot
 
-    public init(_ configuration: MountCheckConfiguration, mountTablePath: String = MountTable.defaultPath) {
+    public init(_ configuration: MountCheckConfiguration, mountTable: MountTableSnapshot = MountTableSnapshot()) {
         self.configuration = configuration
-        self.mountTablePath = mountTablePath
+        self.mountTable = mountTable
     }
 
     public var id: String { "mount:\(configuration.path)" }
@@ -35,7 +35,7 @@ public struct MountCheck: HostCheck {
 
         let table: [MountEntry]
         do {
-            table = try MountTable.read(path: mountTablePath)
+            table = try mountTable.entries()
         } catch {
             return result(.unknown, "cannot read the mount table: \(error.description)", [Self.responsiveKey: false])
         }

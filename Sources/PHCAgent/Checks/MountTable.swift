@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 public import PHCCore
+internal import Synchronization
 
 /// One line of `/proc/self/mountinfo`.
 public struct MountEntry: Sendable, Equatable {
@@ -95,5 +96,25 @@ public enum MountTable {
             value = value * 8 + UInt32(byte - 48)
         }
         return value <= 255 ? UInt8(value) : nil
+    }
+}
+
+/// The mount table, read at most once and shared by every mount check of a run.
+public final class MountTableSnapshot: Sendable {
+    public let path: String
+    private let cached = Mutex<Result<[MountEntry], FileReader.Failure>?>(nil)
+
+    public init(path: String = MountTable.defaultPath) {
+        self.path = path
+    }
+
+    /// The entries, read on first use.
+    public func entries() throws(FileReader.Failure) -> [MountEntry] {
+        try cached.withLock { cached in
+            if let cached { return cached }
+            let read = Result { () throws(FileReader.Failure) in try MountTable.read(path: path) }
+            cached = read
+            return read
+        }.get()
     }
 }

@@ -32,31 +32,48 @@ struct ManifestPublisher {
     var healthDirectory: String { "\(devicesDir)/\(device)/_health" }
     var manifestPath: String { healthDirectory + "/manifest.json" }
 
+    /// Why the devices folder must not be touched now, or nil when it may.
+    ///
+    /// A folder under a configured mount is judged by that mount's check (so a
+    /// hung share never gets a second blocked probe); any other folder by
+    /// `preflight`, a probe started while the checks ran, or by a probe now.
+    static func shareProblem(
+        devicesDir: String, mounts: MountGate, preflight: Task<FilesystemProbe.Outcome, Never>?,
+        probe: FilesystemProbe, timeout: Duration
+    ) async -> String? {
+        if let blocker = await mounts.blocker(for: devicesDir) { return blocker }
+        if preflight == nil && mounts.covers(devicesDir) { return nil }
+        let answer: FilesystemProbe.Outcome
+        if let preflight {
+            answer = await preflight.value
+        } else {
+            answer = await probe.probe(path: devicesDir, timeout: timeout)
+        }
+        switch answer {
+        case .completed, .failed(step: "statfs", errno: ENOENT, usage: _):
+            return nil  // a missing folder is reported by the writer, with its own words
+        case .failed(let step, let code, _):
+            return "\(step) \(devicesDir): \(SystemError.describe(code))"
+        case .timedOut, .stillBlocked:
+            return "\(devicesDir) is not responding"
+        case .couldNotStart(let reason):
+            return "cannot probe \(devicesDir): \(reason)"
+        }
+    }
+
     /// Delivers the backlog and the new envelope, or spools it.
     ///
     /// - Parameters:
     ///   - envelope: one line of compact envelope JSON (no newline).
-    ///   - timeout: the most the share may take, probe and writes together.
+    ///   - shareProblem: from ``shareProblem(devicesDir:mounts:preflight:probe:timeout:)``; when set, spool at once.
+    ///   - timeout: the most the writes may take.
     func publish(
-        envelope: Data, sequence: Int64, legacyStatus: Data?, probe: FilesystemProbe, mounts: MountGate,
-        timeout: Duration
+        envelope: Data, sequence: Int64, legacyStatus: Data?, shareProblem: String?, timeout: Duration
     ) async -> PublishOutcome {
-        let started = Monotonic.nanoseconds()
-        if let blocker = await mounts.blocker(for: devicesDir) {
-            return spoolEnvelope(envelope, sequence: sequence, reason: blocker)
+        if let shareProblem {
+            return spoolEnvelope(envelope, sequence: sequence, reason: shareProblem)
         }
-        switch await probe.probe(path: devicesDir, timeout: timeout) {
-        case .completed, .failed(step: "statfs", errno: ENOENT, usage: _):
-            break  // a missing folder is reported below, with its own words
-        case .failed(let step, let code, _):
-            return spoolEnvelope(envelope, sequence: sequence, reason: "\(step) \(devicesDir): \(SystemError.describe(code))")
-        case .timedOut, .stillBlocked:
-            return spoolEnvelope(envelope, sequence: sequence, reason: "\(devicesDir) is not responding")
-        case .couldNotStart(let reason):
-            return spoolEnvelope(envelope, sequence: sequence, reason: "cannot probe \(devicesDir): \(reason)")
-        }
-        let left = timeout - .nanoseconds(Monotonic.nanoseconds() - started)
-        let written = await BlockingWork.run(timeout: max(left, .milliseconds(50))) {
+        let written = await BlockingWork.run(timeout: max(timeout, .milliseconds(50))) {
             Result { () throws(PublishError) in try write(envelope: envelope, sequence: sequence, legacyStatus: legacyStatus) }
         }
         switch written {
