@@ -282,9 +282,11 @@ extension MountGate {
 
 /// Collects check reports as they arrive; gives up waiting at the budget.
 final class ResultCollector: Sendable {
+    private typealias Waiter = CheckedContinuation<[Int: CheckReport], Never>
     private struct State {
         var reports: [Int: CheckReport] = [:]
-        var continuation: CheckedContinuation<[Int: CheckReport], Never>?
+        var waiter: Waiter?
+        var timer: Task<Void, Never>?
         var finished = false
     }
     private let state = Mutex(State())
@@ -295,43 +297,38 @@ final class ResultCollector: Sendable {
     }
 
     func deliver(_ index: Int, _ report: CheckReport) {
-        let resume: (CheckedContinuation<[Int: CheckReport], Never>, [Int: CheckReport])? = state.withLock { state in
-            guard !state.finished else { return nil }
+        finish { state in
             state.reports[index] = report
-            guard state.reports.count == count, let continuation = state.continuation else { return nil }
-            state.finished = true
-            state.continuation = nil
-            return (continuation, state.reports)
+            return state.reports.count == count
         }
-        if let (continuation, reports) = resume { continuation.resume(returning: reports) }
     }
 
+    /// All reports, or those that arrived within `timeout`.
     func wait(timeout: Duration) async -> [Int: CheckReport] {
-        await withCheckedContinuation { continuation in
-            let ready: [Int: CheckReport]? = state.withLock { state in
-                if state.reports.count == count {
-                    state.finished = true
-                    return state.reports
-                }
-                state.continuation = continuation
-                return nil
-            }
-            if let ready {
-                continuation.resume(returning: ready)
-                return
-            }
-            Task {
+        await withCheckedContinuation { (waiter: Waiter) in
+            let timer = Task {
                 try? await Task.sleep(for: timeout)
-                let expired: (CheckedContinuation<[Int: CheckReport], Never>, [Int: CheckReport])? = self.state.withLock {
-                    state in
-                    guard !state.finished, let continuation = state.continuation else { return nil }
-                    state.finished = true
-                    state.continuation = nil
-                    return (continuation, state.reports)
-                }
-                if let (continuation, reports) = expired { continuation.resume(returning: reports) }
+                self.finish { _ in true }
             }
+            state.withLock { state in
+                state.waiter = waiter
+                state.timer = timer
+            }
+            finish { state in state.reports.count == count }
         }
+    }
+
+    /// Resumes the waiter once, when `isDone` says so.
+    private func finish(_ isDone: (inout State) -> Bool) {
+        let resume: (Waiter, [Int: CheckReport], Task<Void, Never>?)? = state.withLock { state in
+            guard !state.finished, isDone(&state), let waiter = state.waiter else { return nil }
+            state.finished = true
+            state.waiter = nil
+            return (waiter, state.reports, state.timer)
+        }
+        guard let (waiter, reports, timer) = resume else { return }
+        timer?.cancel()
+        waiter.resume(returning: reports)
     }
 }
 

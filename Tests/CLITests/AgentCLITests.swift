@@ -10,16 +10,16 @@ import Testing
 struct AgentCLITests {
     let agent = Command.built("phc-agent")
 
-    func agentRun(_ arguments: String...) throws -> Command.Output {
-        try Command.run(agent, arguments)
+    func agentRun(_ arguments: String...) async throws -> Command.Output {
+        try await Command.run(agent, arguments)
     }
 
     @Test("keygen prints exactly one ed25519 line, writes 0600 and refuses to overwrite")
-    func keygen() throws {
+    func keygen() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let key = directory.file("keys/agent.key")
-        let first = try agentRun("keygen", "--key", key)
+        let first = try await agentRun("keygen", "--key", key)
         #expect(first.status == 0)
         let lines = first.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count == 2 && lines[1].isEmpty, "exactly one line: \(first.stdout)")
@@ -28,22 +28,22 @@ struct AgentCLITests {
         #expect(try FileStatus(path: key).permissions == 0o600)
         let before = try Repository.read(key)
 
-        let second = try agentRun("keygen", "--key", key)
+        let second = try await agentRun("keygen", "--key", key)
         #expect(second.status == 1)
         #expect(second.stdout.isEmpty)
         #expect(second.stderr == "phc-agent: error: key file \(key) already exists; refusing to overwrite it\n")
         #expect(try Repository.read(key) == before)
 
-        let pub = try agentRun("pubkey", "--key", key)
+        let pub = try await agentRun("pubkey", "--key", key)
         #expect(pub.stdout == first.stdout)
     }
 
     @Test("config validate: problems with file:line:column, exit 1; a good file, exit 0")
-    func configValidate() throws {
+    func configValidate() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let bad = try directory.write("bad.yaml", "device: x\ndeadline: soon\nchecks:\n  mount:\n    - path: /\n")
-        let result = try agentRun("config", "validate", "--config", bad)
+        let result = try await agentRun("config", "validate", "--config", bad)
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n").map(String.init)
         #expect(lines == [
@@ -51,24 +51,24 @@ struct AgentCLITests {
             "\(bad):4:3: checks.mount: unknown key 'mount' (did you mean 'mounts'?)",
         ])
         let good = try directory.write("good.yaml", "device: x\nkey_file: agent.key\n")
-        let ok = try agentRun("config", "validate", "--config", good)
+        let ok = try await agentRun("config", "validate", "--config", good)
         #expect(ok.status == 0)
         #expect(ok.stdout.hasPrefix("\(good): OK (device x, 1 checks)"))
         #expect(ok.stdout.contains("note: key_file \(directory.file("agent.key")) does not exist yet"))
     }
 
     @Test("run without a key: one line naming the key file and the fix, exit 1, no stack trace")
-    func runWithoutKey() throws {
+    func runWithoutKey() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let config = try directory.write("agent.yaml", "device: x\nkey_file: missing.key\nstate_dir: state\ndevices_dir: devices\n")
-        let result = try agentRun("run", "--config", config)
+        let result = try await agentRun("run", "--config", config)
         #expect(result.status == 1)
         #expect(result.stderr == "phc-agent: error: key file \(directory.file("missing.key")) does not exist (create it with: phc-agent keygen --key \(directory.file("missing.key")))\n")
     }
 
     @Test("check exits as a Nagios plugin: 0 ok, 2 crit, 3 unknown", .enabled(if: Mounts.canMount, "needs root to mount tmpfs"))
-    func checkExitCodes() throws {
+    func checkExitCodes() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         try Mounts.tmpfs(at: directory.file("share"))
@@ -76,43 +76,43 @@ struct AgentCLITests {
         func config(_ name: String, _ checks: String) throws -> String {
             try directory.write(name, "device: x\nstate_dir: state\ndevices_dir: devices\nkey_file: k\nchecks:\n\(lax)\(checks)")
         }
-        let ok = try agentRun("check", "--config", try config("ok.yaml", "  mounts: [{path: \(directory.file("share"))}]\n"))
+        let ok = try await agentRun("check", "--config", try config("ok.yaml", "  mounts: [{path: \(directory.file("share"))}]\n"))
         #expect(ok.status == 0, "\(ok.stdout)")
         #expect(ok.stdout.contains("OK      mount:\(directory.file("share"))"))
         let crit = try config("crit.yaml", "  mounts: [{path: \(directory.file("share")), fstype: cifs}]\n")
-        #expect(try agentRun("check", "--config", crit).status == 2)
+        #expect(try await agentRun("check", "--config", crit).status == 2)
         let unknown = try config("unknown.yaml", "  systemd: {units: [a.service], systemctl: phc-no-such-systemctl}\n")
-        let result = try agentRun("check", "--config", unknown, "--json")
+        let result = try await agentRun("check", "--config", unknown, "--json")
         #expect(result.status == 3)
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect(json?["status"] as? String == "unknown")
-        #expect(try agentRun("check", "--config", unknown, "system").status == 0)
-        #expect(try agentRun("check", "--config", unknown, "nothing-like-this").status == 3)
+        #expect(try await agentRun("check", "--config", unknown, "system").status == 0)
+        #expect(try await agentRun("check", "--config", unknown, "nothing-like-this").status == 3)
     }
 
     @Test("verify accepts a good manifest and a backlog, and rejects a tampered one", .enabled(if: Mounts.canMount, "needs root to mount tmpfs"))
-    func verify() throws {
+    func verify() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let key = directory.file("agent.key")
-        let line = try agentRun("keygen", "--key", key).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let line = try await agentRun("keygen", "--key", key).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let devices = directory.file("devices")
         try Mounts.tmpfs(at: devices)
         let config = try directory.write(
             "agent.yaml", "device: v\nstate_dir: state\ndevices_dir: devices\nkey_file: agent.key\ndeadline: 5s\ninterval: 60s\n")
-        #expect(try agentRun("run", "--config", config).stdout.hasPrefix("published sequence 1 "))
+        #expect(try await agentRun("run", "--config", config).stdout.hasPrefix("published sequence 1 "))
         try Mounts.remount(devices, readOnly: true)
-        #expect(try agentRun("run", "--config", config).stdout.hasPrefix("spooled sequence 2 "))
+        #expect(try await agentRun("run", "--config", config).stdout.hasPrefix("spooled sequence 2 "))
         try Mounts.remount(devices, readOnly: false)
-        let delivered = try agentRun("run", "--config", config)
+        let delivered = try await agentRun("run", "--config", config)
         #expect(delivered.stdout.contains("delivered backlog backlog-2-2.jsonl.gz"), "\(delivered.stdout)")
 
         let manifest = "\(devices)/v/_health/manifest.json"
-        let good = try agentRun("verify", manifest, "--key-line", line)
+        let good = try await agentRun("verify", manifest, "--key-line", line)
         #expect(good.status == 0)
         #expect(good.stdout.hasPrefix("OK \(manifest): v sequence 3, "))
         #expect(good.stdout.contains("\"schema\" : \"phc.manifest/v1\""))
-        let backlog = try agentRun("verify", "\(devices)/v/_health/backlog-2-2.jsonl.gz", "--key", key)
+        let backlog = try await agentRun("verify", "\(devices)/v/_health/backlog-2-2.jsonl.gz", "--key", key)
         #expect(backlog.status == 0 && backlog.stdout.contains("v sequence 2"))
 
         var envelope = try JSONSerialization.jsonObject(with: Repository.read(manifest)) as! [String: Any]
@@ -121,23 +121,23 @@ struct AgentCLITests {
             .replacingOccurrences(of: "\"sequence\":3", with: "\"sequence\":99").utf8).base64EncodedString()
         let tampered = directory.file("tampered.json")
         try JSONSerialization.data(withJSONObject: envelope).write(to: URL(fileURLWithPath: tampered))
-        let rejected = try agentRun("verify", tampered, "--key-line", line)
+        let rejected = try await agentRun("verify", tampered, "--key-line", line)
         #expect(rejected.status == 1)
         #expect(rejected.stdout == "FAILED \(tampered): signature does not verify (payload altered or signature forged)\n")
-        let stranger = try agentRun("keygen", "--key", directory.file("other.key")).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let unknown = try agentRun("verify", manifest, "--key-line", stranger)
+        let stranger = try await agentRun("keygen", "--key", directory.file("other.key")).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let unknown = try await agentRun("verify", manifest, "--key-line", stranger)
         #expect(unknown.status == 1 && unknown.stdout.contains("signed by an unknown key"))
     }
 
     @Test("the first README command's config (agent-config/default.yaml) runs and says where the manifest went")
-    func defaultConfiguration() throws {
+    func defaultConfiguration() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let configFolder = try directory.folder("agent-config")
         try FileManager.default.copyItem(atPath: "\(Repository.root)/agent-config/default.yaml", toPath: configFolder + "/default.yaml")
         try FileManager.default.createDirectory(atPath: directory.file(".phc-demo/devices"), withIntermediateDirectories: true)
-        _ = try agentRun("keygen", "--key", directory.file(".phc-demo/agent.key"))
-        let result = try agentRun("run", "--config", configFolder + "/default.yaml")
+        _ = try await agentRun("keygen", "--key", directory.file(".phc-demo/agent.key"))
+        let result = try await agentRun("run", "--config", configFolder + "/default.yaml")
         #expect(result.status == 0, "\(result.stderr)")
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first!.lowercased()
         let expected = "\(directory.file(".phc-demo/devices"))/\(host)/_health/manifest.json"
@@ -150,8 +150,8 @@ struct AgentCLITests {
         ["--help"], ["run", "--help"], ["check", "--help"], ["keygen", "--help"], ["verify", "--help"],
         ["config", "validate", "--help"], ["pubkey", "--help"],
     ])
-    func help(arguments: [String]) throws {
-        let result = try Command.run(agent, arguments)
+    func help(arguments: [String]) async throws {
+        let result = try await Command.run(agent, arguments)
         #expect(result.status == 0)
         #expect(result.stdout.contains("USAGE: phc-agent"))
         #expect(result.stdout.count > 200)

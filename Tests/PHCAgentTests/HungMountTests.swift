@@ -48,7 +48,7 @@ struct HungMountTests {
         fuse.freeze()
 
         // First run: the statfs probe blocks; the agent walks away from it in time.
-        let first = try Command.run(Command.built("phc-agent"), ["run", "--config", configPath], timeout: 30)
+        let first = try await Command.run(Command.built("phc-agent"), ["run", "--config", configPath], timeout: 30)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.seconds < 4.5, "took \(first.seconds) s with a 4 s deadline")
         let manifest = try sandbox.published()
@@ -63,7 +63,7 @@ struct HungMountTests {
         #expect(probes.count == 1, "blocked probes after run 1: \(probes)")
 
         // Second run: the blocked probe is recognised and no second one is started.
-        let second = try Command.run(Command.built("phc-agent"), ["run", "--config", configPath], timeout: 30)
+        let second = try await Command.run(Command.built("phc-agent"), ["run", "--config", configPath], timeout: 30)
         #expect(second.status == 0)
         #expect(second.seconds < 4.5, "took \(second.seconds) s with a 4 s deadline")
         let again = try #require(try sandbox.published().check("mount:\(mountPoint)"))
@@ -75,7 +75,7 @@ struct HungMountTests {
         // The daemon continues: the old probe finishes by itself and the mount is ok again.
         fuse.thaw()
         usleep(300_000)
-        let third = try Command.run(Command.built("phc-agent"), ["run", "--config", configPath], timeout: 30)
+        let third = try await Command.run(Command.built("phc-agent"), ["run", "--config", configPath], timeout: 30)
         #expect(third.status == 0)
         #expect(try sandbox.published().check("mount:\(mountPoint)")?.status == .ok)
         #expect(Self.lingeringProbes().subtracting(before).isEmpty)
@@ -99,7 +99,7 @@ struct HungMountTests {
         for run in 1...2 {
             let started = Date()
             let outcome = try await sandbox.runner(configuration).run()
-            #expect(Date().timeIntervalSince(started) < 3.2)
+            #expect(Date().timeIntervalSince(started) < 3.5, "a 3 s deadline")
             guard case .spooled(let reason, let waiting, _)? = outcome.publish else {
                 Issue.record("expected the manifest to be spooled, got \(String(describing: outcome.publish))")
                 return

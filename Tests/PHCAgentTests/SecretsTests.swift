@@ -20,7 +20,7 @@ struct SecretsTests {
     }
 
     @Test("each fault is found, and the canary value appears in no output, manifest, state or log")
-    func canaryNeverLeaks() throws {
+    func canaryNeverLeaks() async throws {
         let sandbox = try AgentSandbox()
         defer { sandbox.remove() }
         let dir = sandbox.directory
@@ -75,11 +75,11 @@ struct SecretsTests {
                 + entry(folder) + entry(huge, keys: "[KEY_A]")
                 + "      - {path: \(owner), owner: nobody, group: root}\n")
         let agent = Command.built("phc-agent")
-        let run = try Command.run(agent, ["run", "--config", configPath, "--verbose"])
+        let run = try await Command.run(agent, ["run", "--config", configPath, "--verbose"])
         #expect(run.status == 0, "\(run.stderr)")
-        let check = try Command.run(agent, ["check", "--config", configPath, "--json", "--verbose"])
-        let table = try Command.run(agent, ["check", "--config", configPath, "secrets"])
-        let dry = try Command.run(agent, ["run", "--config", configPath, "--dry-run"])
+        let check = try await Command.run(agent, ["check", "--config", configPath, "--json", "--verbose"])
+        let table = try await Command.run(agent, ["check", "--config", configPath, "secrets"])
+        let dry = try await Command.run(agent, ["run", "--config", configPath, "--dry-run"])
         let manifest = try sandbox.published()
 
         func status(_ path: String) -> CheckResult? { manifest.check("secrets:\(path)") }

@@ -102,7 +102,7 @@ struct DSSETests {
     }
 
     @Test("a Python cryptography implementation verifies our envelope", .enabled(if: Self.pythonCryptography, "needs python3 with cryptography"))
-    func independentVerification() throws {
+    func independentVerification() async throws {
         let key = SigningKey()
         let payload = Data(#"{"device":"armitage","schema":"phc.manifest/v1"}"#.utf8)
         let envelope = try DSSEEnvelope.sign(payload: payload, payloadType: Manifest.payloadType, with: key)
@@ -122,13 +122,13 @@ struct DSSETests {
             print("verified")
             """
         let scriptPath = try directory.write("verify.py", script)
-        let result = try Command.run("/usr/bin/env", ["python3", scriptPath, envelopePath, key.publicKey.line])
+        let result = try await Command.run("/usr/bin/env", ["python3", scriptPath, envelopePath, key.publicKey.line])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("verified"))
     }
 
     static let pythonCryptography: Bool = {
-        (try? Command.run("/usr/bin/env", ["python3", "-c", "import cryptography"]))?.status == 0
+        (try? Command.runBlocking("/usr/bin/env", ["python3", "-c", "import cryptography"]))?.status == 0
     }()
 
     /// Decimal text to a 32-byte big-endian integer.

@@ -66,19 +66,19 @@ struct FileTests {
     }
 
     @Test("gzip interoperates with the gzip tool and rejects truncated input", .enabled(if: Command.which("gzip") != nil, "needs gzip"))
-    func gzipInterop() throws {
+    func gzipInterop() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let text = String(repeating: "{\"payloadType\":\"x\"}\n", count: 500)
         try directory.write("lines", text)
-        _ = try Command.run(Command.which("gzip")!, [directory.file("lines")])
+        _ = try await Command.run(Command.which("gzip")!, [directory.file("lines")])
         let packed = try Repository.read(directory.file("lines.gz"))
         #expect(try Gzip.decompress(packed) == Data(text.utf8))
         #expect(throws: Gzip.Failure.self) { try Gzip.decompress(packed.prefix(packed.count / 2)) }
         #expect(throws: Gzip.Failure.self) { try Gzip.decompress(packed, limit: 100) }
 
         try Data(try Gzip.compress(Data(text.utf8))).write(to: URL(fileURLWithPath: directory.file("ours.gz")))
-        let result = try Command.run(Command.which("gzip")!, ["-dc", directory.file("ours.gz")])
+        let result = try await Command.run(Command.which("gzip")!, ["-dc", directory.file("ours.gz")])
         #expect(result.stdout == text)
     }
 

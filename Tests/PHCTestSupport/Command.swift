@@ -12,8 +12,25 @@ public enum Command {
         public var seconds: Double
     }
 
-    /// Runs `executable` with `arguments`; stdout and stderr captured; waits at most `timeout` seconds.
+    /// Runs `executable` with `arguments` on a thread of its own (so a test waiting for a
+    /// child never holds one of the few threads of Swift's cooperative pool); stdout and
+    /// stderr captured; waits at most `timeout` seconds.
     public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Double = 60
+    ) async throws -> Output {
+        let result: Result<Output, any Error> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(returning: Result {
+                    try runBlocking(executable, arguments, environment: environment, timeout: timeout)
+                })
+            }
+            thread.start()
+        }
+        return try result.get()
+    }
+
+    /// ``run(_:_:environment:timeout:)`` on the calling thread.
+    public static func runBlocking(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Double = 60
     ) throws -> Output {
         let process = Process()
