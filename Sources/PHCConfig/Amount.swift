@@ -59,10 +59,9 @@ extension ConfigNode {
     /// `{warn: X, crit: Y}` where each value is read by `read`.
     public func thresholds<Value>(_ read: (ConfigNode) -> Value?) -> Thresholds<Value>? {
         guard let mapping = mapping(allowedKeys: ["warn", "crit"]) else { return nil }
-        let result = Thresholds(warn: mapping["warn"].flatMap(read), crit: mapping["crit"].flatMap(read))
-        if result.warn == nil && result.crit == nil {
+        if !mapping.contains("warn") && !mapping.contains("crit") {
             report("give at least one of warn or crit")
         }
-        return result
+        return Thresholds(warn: mapping["warn"].flatMap(read), crit: mapping["crit"].flatMap(read))
     }
 }

@@ -79,10 +79,12 @@ enum EnvelopeFile {
         var keyID: String
     }
 
+    /// One envelope for a manifest; one per line for a gzip backlog.
     static func read(_ path: String) throws -> [Data] {
         let raw = try FileReader.read(path, limit: 64 * 1024 * 1024)
-        let text = raw.starts(with: [0x1f, 0x8b]) ? try Gzip.decompress(raw) : raw
-        return text.split(separator: UInt8(ascii: "\n")).map { Data($0) }.filter { !$0.allSatisfy { $0 == 32 || $0 == 13 } }
+        guard raw.starts(with: [0x1f, 0x8b]) else { return [raw] }
+        return try Gzip.decompress(raw).split(separator: UInt8(ascii: "\n")).map { Data($0) }
+            .filter { !$0.allSatisfy { $0 == 32 || $0 == 13 } }
     }
 
     static func verify(_ data: Data, trusted: [PublicKey]) throws -> Verified {

@@ -127,6 +127,11 @@ struct AgentCLITests {
         let stranger = try await agentRun("keygen", "--key", directory.file("other.key")).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let unknown = try await agentRun("verify", manifest, "--key-line", stranger)
         #expect(unknown.status == 1 && unknown.stdout.contains("signed by an unknown key"))
+        let random = directory.file("random.json")
+        try Data((0..<3_000_000).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: random))
+        let garbage = try await agentRun("verify", random, "--key-line", line)
+        #expect(garbage.status == 1)
+        #expect(garbage.stdout == "FAILED \(random): malformed envelope: not a DSSE envelope (expected JSON with payloadType, payload, signatures)\n")
     }
 
     @Test("the first README command's config (agent-config/default.yaml) runs and says where the manifest went")

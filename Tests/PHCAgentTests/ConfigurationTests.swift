@@ -97,6 +97,17 @@ struct ConfigurationTests {
         #expect(lines.count == 4)
     }
 
+    @Test("a bad threshold is one issue, and an empty threshold mapping another")
+    func thresholdIssues() throws {
+        let bad = "checks:\n  mounts:\n    - path: /x\n      min_free: {warn: ten}\n"
+        let error = #expect(throws: ConfigError.self) { try AgentConfiguration.parse(bad, file: "a.yaml") }
+        #expect(error?.issues.count == 1)
+        #expect(error?.description == "a.yaml:4:24: checks.mounts[0].min_free.warn: 'ten' is not a size or a percentage (write 512MiB, 50GiB or 5%)")
+        let empty = "checks:\n  mounts:\n    - path: /x\n      min_free: {}\n"
+        let emptyError = #expect(throws: ConfigError.self) { try AgentConfiguration.parse(empty, file: "a.yaml") }
+        #expect(emptyError?.description.contains("give at least one of warn or crit") == true)
+    }
+
     @Test("a YAML syntax error is one line with its position, not a dump of the file")
     func syntaxError() throws {
         let text = "device: x\nchecks:\n  mounts: [\n    - path: /a\n"
