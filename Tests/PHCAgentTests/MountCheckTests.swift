@@ -113,6 +113,18 @@ struct MountCheckTests {
         #expect(warn.status == .warn && warn.summary.contains("below 512 KiB"))
     }
 
+    @Test("running out of inodes is crit against a percentage min_free")
+    func inodes() async throws {
+        defer { directory.remove() }
+        let path = directory.file("inodes")
+        try Mounts.tmpfs(at: path, size: "4m", options: "nr_inodes=20")
+        for index in 0..<19 { FileManager.default.createFile(atPath: "\(path)/f\(index)", contents: nil) }
+        let result = await run(MountCheckConfiguration(path: path, minFree: Thresholds(warn: .percent(20), crit: .percent(10))))
+        #expect(result.status == .crit, "\(result.summary)")
+        #expect(result.summary.contains("inodes free, below 10%"))
+        #expect(result.observations["inodes_total"] == .int(20))
+    }
+
     @Test("emergency_ro reported by the kernel is crit (mount table from a capture, statfs on a real mount)")
     func emergencyReadOnly() async throws {
         defer { directory.remove() }

@@ -9,10 +9,10 @@ public enum Mounts {
     public static var canMount: Bool { getuid() == 0 }
 
     /// Mounts a tmpfs of `size` on `path` (created if missing).
-    public static func tmpfs(at path: String, size: String = "4m", readOnly: Bool = false) throws {
+    public static func tmpfs(at path: String, size: String = "4m", readOnly: Bool = false, options: String = "") throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let flags = UInt(readOnly ? MS_RDONLY : 0)
-        guard mount("tmpfs", path, "tmpfs", flags, "size=\(size)") == 0 else {
+        guard mount("tmpfs", path, "tmpfs", flags, "size=\(size)" + (options.isEmpty ? "" : "," + options)) == 0 else {
             throw POSIXFailure("mount tmpfs on \(path)", errno)
         }
     }
