@@ -54,13 +54,13 @@ extension PHCAgentCommand {
             for (index, data) in envelopes.enumerated() {
                 let label = envelopes.count > 1 ? "\(file) line \(index + 1)" : file
                 do {
-                    let manifest = try EnvelopeFile.verify(data, trusted: trusted)
+                    let verified = try SignedManifest(envelope: data, trustedKeys: trusted)
+                    let manifest = verified.manifest
                     print(
-                        "OK \(label): \(manifest.manifest.device) sequence \(manifest.manifest.sequence), "
-                            + "\(manifest.manifest.status.rawValue), issued \(manifest.manifest.issuedAt), "
-                            + "keyid \(manifest.keyID.prefix(16))")
+                        "OK \(label): \(manifest.device) sequence \(manifest.sequence), \(manifest.status.rawValue), "
+                            + "issued \(manifest.issuedAt), keyid \(verified.signer.keyID.prefix(16))")
                     if !quiet && envelopes.count == 1 {
-                        print(String(decoding: try manifest.manifest.prettyEncoded(), as: UTF8.self))
+                        print(String(decoding: try manifest.prettyEncoded(), as: UTF8.self))
                     }
                 } catch {
                     failures += 1
@@ -74,25 +74,11 @@ extension PHCAgentCommand {
 
 /// Reading envelopes from a manifest or a backlog file.
 enum EnvelopeFile {
-    struct Verified {
-        var manifest: Manifest
-        var keyID: String
-    }
-
     /// One envelope for a manifest; one per line for a gzip backlog.
     static func read(_ path: String) throws -> [Data] {
         let raw = try FileReader.read(path, limit: 64 * 1024 * 1024)
         guard raw.starts(with: [0x1f, 0x8b]) else { return [raw] }
         return try Gzip.decompress(raw).split(separator: UInt8(ascii: "\n")).map { Data($0) }
             .filter { !$0.allSatisfy { $0 == 32 || $0 == 13 } }
-    }
-
-    static func verify(_ data: Data, trusted: [PublicKey]) throws -> Verified {
-        let envelope = try DSSEEnvelope.decode(data)
-        guard envelope.payloadType == Manifest.payloadType else {
-            throw SignatureError.wrongPayloadType(envelope.payloadType)
-        }
-        let (payload, key) = try envelope.verify(trustedKeys: trusted)
-        return Verified(manifest: try Manifest.decode(payload), keyID: key.keyID)
     }
 }

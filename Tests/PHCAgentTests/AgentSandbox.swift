@@ -61,8 +61,7 @@ final class AgentSandbox: @unchecked Sendable {
     }
 
     static func verify(_ line: Data, key: SigningKey) throws -> Manifest {
-        let envelope = try DSSEEnvelope.decode(line)
-        return try Manifest.decode(try envelope.verify(trustedKeys: [key.publicKey]).payload)
+        try SignedManifest(envelope: line, trustedKeys: [key.publicKey]).manifest
     }
 
     func remove() { directory.remove() }

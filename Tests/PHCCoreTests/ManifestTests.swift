@@ -39,6 +39,23 @@ struct ManifestTests {
         #expect(try Manifest.decode(data) == manifest)
     }
 
+    @Test("a signed manifest verifies only with the right key, payload type and schema")
+    func signedManifest() throws {
+        let key = SigningKey()
+        let payload = try Self.sample([.ok]).encoded()
+        let good = try DSSEEnvelope.sign(payload: payload, payloadType: Manifest.payloadType, with: key).encoded()
+        let verified = try SignedManifest(envelope: good, trustedKeys: [key.publicKey])
+        #expect(verified.manifest == Self.sample([.ok]) && verified.signer == key.publicKey)
+        let otherType = try DSSEEnvelope.sign(payload: payload, payloadType: "application/json", with: key).encoded()
+        #expect(throws: SignatureError.wrongPayloadType("application/json")) {
+            try SignedManifest(envelope: otherType, trustedKeys: [key.publicKey])
+        }
+        let notManifest = try DSSEEnvelope.sign(payload: Data("{}".utf8), payloadType: Manifest.payloadType, with: key)
+        #expect(throws: ManifestError.self) {
+            try SignedManifest(envelope: try notManifest.encoded(), trustedKeys: [key.publicKey])
+        }
+    }
+
     @Test("bad payloads are errors that say what is wrong")
     func badPayloads() throws {
         #expect(throws: ManifestError.malformed("not valid JSON")) { try Manifest.decode(Data("{".utf8)) }
