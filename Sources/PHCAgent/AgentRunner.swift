@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 internal import PHCConfig
 public import PHCCore
@@ -53,7 +53,8 @@ public struct AgentRunner: Sendable {
 
         if dryRun {
             let state = Self.peekState(stateDir: configuration.stateDir)
-            let manifest = makeManifest(results: await runChecks(memory: state.memory).results, sequence: state.sequence + 1)
+            let manifest = makeManifest(
+                results: await runChecks(memory: state.memory).results, sequence: state.sequence + 1)
             return Outcome(manifest: manifest, publish: nil, notes: [])
         }
 
@@ -119,7 +120,8 @@ public struct AgentRunner: Sendable {
         let envelopeLine: Data
         do {
             let payload = try manifest.encoded()
-            envelopeLine = try DSSEEnvelope.sign(payload: payload, payloadType: Manifest.payloadType, with: key).encoded()
+            envelopeLine = try DSSEEnvelope.sign(payload: payload, payloadType: Manifest.payloadType, with: key)
+                .encoded()
         } catch {
             throw .signing(String(describing: error))
         }
@@ -164,7 +166,8 @@ public struct AgentRunner: Sendable {
     }
 
     static func matches(_ id: String, _ selectors: [String]) -> Bool {
-        selectors.isEmpty || selectors.contains { id == $0 || id.hasPrefix($0 + ":") || id.hasPrefix($0) && $0.hasSuffix(":") }
+        selectors.isEmpty
+            || selectors.contains { id == $0 || id.hasPrefix($0 + ":") || id.hasPrefix($0) && $0.hasSuffix(":") }
     }
 
     /// Runs the checks (those with a result matching `selectors`; all when empty) and

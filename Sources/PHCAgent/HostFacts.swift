@@ -1,10 +1,10 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 internal import PHCCore
 
@@ -32,7 +32,9 @@ public enum HostFacts {
             else { continue }
             for line in text.split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
                 var value = line.dropFirst("PRETTY_NAME=".count)
-                if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
+                if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 {
+                    value = value.dropFirst().dropLast()
+                }
                 return String(value)
             }
         }

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 internal import PHCCore
 internal import Yams
@@ -60,7 +60,8 @@ public final class ConfigDocument {
     func report(_ message: String, at node: Node?, keyPath: String) {
         let mark = node?.mark
         issues.append(
-            ConfigIssue(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, keyPath: keyPath, message: message)
+            ConfigIssue(
+                file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, keyPath: keyPath, message: message)
         )
     }
 

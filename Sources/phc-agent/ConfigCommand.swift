@@ -25,8 +25,9 @@ extension PHCAgentCommand {
                     + configuration.systemd.timers.count + configuration.markers.count + 1
                 print("\(configuration.file): OK (device \(configuration.device), \(checks) checks)")
                 if !FileStatus.exists(configuration.keyFile) {
-                    print("note: key_file \(configuration.keyFile) does not exist yet; create it with: "
-                        + "phc-agent keygen --key \(configuration.keyFile)")
+                    print(
+                        "note: key_file \(configuration.keyFile) does not exist yet; create it with: "
+                            + "phc-agent keygen --key \(configuration.keyFile)")
                 }
             }
         }

@@ -85,5 +85,5 @@ enum FileHandleStderr {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -86,7 +86,9 @@ struct RunFastPath: Equatable {
                 seenConfig = true
                 index += 1
             default:
-                guard argument.hasPrefix("--config="), !seenConfig, argument.count > "--config=".count else { return nil }
+                guard argument.hasPrefix("--config="), !seenConfig, argument.count > "--config=".count else {
+                    return nil
+                }
                 config = String(argument.dropFirst("--config=".count))
                 seenConfig = true
             }

@@ -17,7 +17,9 @@ extension PHCAgentCommand {
         @Argument(help: "manifest.json or backlog-*.jsonl.gz")
         var file: String
 
-        @Option(name: .customLong("key-line"), help: ArgumentHelp("A trusted public key, ed25519:<base64>.", valueName: "line"))
+        @Option(
+            name: .customLong("key-line"),
+            help: ArgumentHelp("A trusted public key, ed25519:<base64>.", valueName: "line"))
         var keyLines: [String] = []
 
         @Option(help: ArgumentHelp("A private key whose public half is trusted.", valueName: "file"))

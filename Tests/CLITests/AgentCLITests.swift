@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import PHCCore
@@ -46,10 +46,11 @@ struct AgentCLITests {
         let result = try await agentRun("config", "validate", "--config", bad)
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n").map(String.init)
-        #expect(lines == [
-            "\(bad):2:11: deadline: 'soon' is not a duration (write 500ms, 30s, 5m, 4h or 30d)",
-            "\(bad):4:3: checks.mount: unknown key 'mount' (did you mean 'mounts'?)",
-        ])
+        #expect(
+            lines == [
+                "\(bad):2:11: deadline: 'soon' is not a duration (write 500ms, 30s, 5m, 4h or 30d)",
+                "\(bad):4:3: checks.mount: unknown key 'mount' (did you mean 'mounts'?)",
+            ])
         let good = try directory.write("good.yaml", "device: x\nkey_file: agent.key\n")
         let ok = try await agentRun("config", "validate", "--config", good)
         #expect(ok.status == 0)
@@ -61,22 +62,30 @@ struct AgentCLITests {
     func runWithoutKey() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let config = try directory.write("agent.yaml", "device: x\nkey_file: missing.key\nstate_dir: state\ndevices_dir: devices\n")
+        let config = try directory.write(
+            "agent.yaml", "device: x\nkey_file: missing.key\nstate_dir: state\ndevices_dir: devices\n")
         let result = try await agentRun("run", "--config", config)
         #expect(result.status == 1)
-        #expect(result.stderr == "phc-agent: error: key file \(directory.file("missing.key")) does not exist (create it with: phc-agent keygen --key \(directory.file("missing.key")))\n")
+        #expect(
+            result.stderr
+                == "phc-agent: error: key file \(directory.file("missing.key")) does not exist (create it with: phc-agent keygen --key \(directory.file("missing.key")))\n"
+        )
     }
 
-    @Test("check exits as a Nagios plugin: 0 ok, 2 crit, 3 unknown", .enabled(if: Mounts.canMount, "needs root to mount tmpfs"))
+    @Test(
+        "check exits as a Nagios plugin: 0 ok, 2 crit, 3 unknown",
+        .enabled(if: Mounts.canMount, "needs root to mount tmpfs"))
     func checkExitCodes() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         try Mounts.tmpfs(at: directory.file("share"))
         let lax = "  system: {load_per_cpu: {warn: 1000}, memory_available: {warn: 0%}, root_free: {warn: 0%}}\n"
         func config(_ name: String, _ checks: String) throws -> String {
-            try directory.write(name, "device: x\nstate_dir: state\ndevices_dir: devices\nkey_file: k\nchecks:\n\(lax)\(checks)")
+            try directory.write(
+                name, "device: x\nstate_dir: state\ndevices_dir: devices\nkey_file: k\nchecks:\n\(lax)\(checks)")
         }
-        let ok = try await agentRun("check", "--config", try config("ok.yaml", "  mounts: [{path: \(directory.file("share"))}]\n"))
+        let ok = try await agentRun(
+            "check", "--config", try config("ok.yaml", "  mounts: [{path: \(directory.file("share"))}]\n"))
         #expect(ok.status == 0, "\(ok.stdout)")
         #expect(ok.stdout.contains("OK      mount:\(directory.file("share"))"))
         let crit = try config("crit.yaml", "  mounts: [{path: \(directory.file("share")), fstype: cifs}]\n")
@@ -90,7 +99,9 @@ struct AgentCLITests {
         #expect(try await agentRun("check", "--config", unknown, "nothing-like-this").status == 3)
     }
 
-    @Test("verify accepts a good manifest and a backlog, and rejects a tampered one", .enabled(if: Mounts.canMount, "needs root to mount tmpfs"))
+    @Test(
+        "verify accepts a good manifest and a backlog, and rejects a tampered one",
+        .enabled(if: Mounts.canMount, "needs root to mount tmpfs"))
     func verify() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -99,7 +110,8 @@ struct AgentCLITests {
         let devices = directory.file("devices")
         try Mounts.tmpfs(at: devices)
         let config = try directory.write(
-            "agent.yaml", "device: v\nstate_dir: state\ndevices_dir: devices\nkey_file: agent.key\ndeadline: 5s\ninterval: 60s\n")
+            "agent.yaml",
+            "device: v\nstate_dir: state\ndevices_dir: devices\nkey_file: agent.key\ndeadline: 5s\ninterval: 60s\n")
         #expect(try await agentRun("run", "--config", config).stdout.hasPrefix("published sequence 1 "))
         try Mounts.remount(devices, readOnly: true)
         #expect(try await agentRun("run", "--config", config).stdout.hasPrefix("spooled sequence 2 "))
@@ -117,21 +129,28 @@ struct AgentCLITests {
 
         var envelope = try JSONSerialization.jsonObject(with: Repository.read(manifest)) as! [String: Any]
         let payload = Data(base64Encoded: envelope["payload"] as! String)!
-        envelope["payload"] = Data(String(decoding: payload, as: UTF8.self)
-            .replacingOccurrences(of: "\"sequence\":3", with: "\"sequence\":99").utf8).base64EncodedString()
+        envelope["payload"] = Data(
+            String(decoding: payload, as: UTF8.self)
+                .replacingOccurrences(of: "\"sequence\":3", with: "\"sequence\":99").utf8
+        ).base64EncodedString()
         let tampered = directory.file("tampered.json")
         try JSONSerialization.data(withJSONObject: envelope).write(to: URL(fileURLWithPath: tampered))
         let rejected = try await agentRun("verify", tampered, "--key-line", line)
         #expect(rejected.status == 1)
-        #expect(rejected.stdout == "FAILED \(tampered): signature does not verify (payload altered or signature forged)\n")
-        let stranger = try await agentRun("keygen", "--key", directory.file("other.key")).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(
+            rejected.stdout == "FAILED \(tampered): signature does not verify (payload altered or signature forged)\n")
+        let stranger = try await agentRun("keygen", "--key", directory.file("other.key")).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let unknown = try await agentRun("verify", manifest, "--key-line", stranger)
         #expect(unknown.status == 1 && unknown.stdout.contains("signed by an unknown key"))
         let random = directory.file("random.json")
         try Data((0..<3_000_000).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: random))
         let garbage = try await agentRun("verify", random, "--key-line", line)
         #expect(garbage.status == 1)
-        #expect(garbage.stdout == "FAILED \(random): malformed envelope: not a DSSE envelope (expected JSON with payloadType, payload, signatures)\n")
+        #expect(
+            garbage.stdout
+                == "FAILED \(random): malformed envelope: not a DSSE envelope (expected JSON with payloadType, payload, signatures)\n"
+        )
     }
 
     @Test("the first README command's config (agent-config/default.yaml) runs and says where the manifest went")
@@ -139,8 +158,10 @@ struct AgentCLITests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let configFolder = try directory.folder("agent-config")
-        try FileManager.default.copyItem(atPath: "\(Repository.root)/agent-config/default.yaml", toPath: configFolder + "/default.yaml")
-        try FileManager.default.createDirectory(atPath: directory.file(".phc-demo/devices"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: "\(Repository.root)/agent-config/default.yaml", toPath: configFolder + "/default.yaml")
+        try FileManager.default.createDirectory(
+            atPath: directory.file(".phc-demo/devices"), withIntermediateDirectories: true)
         _ = try await agentRun("keygen", "--key", directory.file(".phc-demo/agent.key"))
         let result = try await agentRun("run", "--config", configFolder + "/default.yaml")
         #expect(result.status == 0, "\(result.stderr)")
@@ -151,10 +172,12 @@ struct AgentCLITests {
         #expect(FileManager.default.fileExists(atPath: expected))
     }
 
-    @Test("every command explains itself with --help", arguments: [
-        ["--help"], ["run", "--help"], ["check", "--help"], ["keygen", "--help"], ["verify", "--help"],
-        ["config", "validate", "--help"], ["pubkey", "--help"],
-    ])
+    @Test(
+        "every command explains itself with --help",
+        arguments: [
+            ["--help"], ["run", "--help"], ["check", "--help"], ["keygen", "--help"], ["verify", "--help"],
+            ["config", "validate", "--help"], ["pubkey", "--help"],
+        ])
     func help(arguments: [String]) async throws {
         let result = try await Command.run(agent, arguments)
         #expect(result.status == 0)

@@ -46,7 +46,9 @@ final class AgentSandbox: @unchecked Sendable {
         return try AgentConfiguration.load(path: path, hostName: device)
     }
 
-    func runner(_ configuration: AgentConfiguration, clock: WallClock = .system, mountTable: String = MountTable.defaultPath)
+    func runner(
+        _ configuration: AgentConfiguration, clock: WallClock = .system, mountTable: String = MountTable.defaultPath
+    )
         -> AgentRunner
     {
         let handler = logs

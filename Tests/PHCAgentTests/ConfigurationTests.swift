@@ -56,12 +56,17 @@ struct ConfigurationTests {
         #expect(configuration.mounts[1].path == "/mnt/my share")
         #expect(configuration.secrets.map == "/etc/phc/secrets-map.yml")
         #expect(configuration.secrets.files[0].mode == 0o600)
-        #expect(configuration.secrets.files[0].maxAge == Thresholds(warn: .seconds(60 * 86400), crit: .seconds(90 * 86400)))
-        #expect(configuration.systemd.units == [UnitExpectation(name: "litellm.service"), UnitExpectation(name: "vllm.service", process: "vllm")])
-        #expect(configuration.systemd.timers == [
-            TimerExpectation(name: "space-mirror.timer", maxSinceLast: .seconds(26 * 3600)),
-            TimerExpectation(name: "restic.timer"),
-        ])
+        #expect(
+            configuration.secrets.files[0].maxAge == Thresholds(warn: .seconds(60 * 86400), crit: .seconds(90 * 86400)))
+        #expect(
+            configuration.systemd.units == [
+                UnitExpectation(name: "litellm.service"), UnitExpectation(name: "vllm.service", process: "vllm"),
+            ])
+        #expect(
+            configuration.systemd.timers == [
+                TimerExpectation(name: "space-mirror.timer", maxSinceLast: .seconds(26 * 3600)),
+                TimerExpectation(name: "restic.timer"),
+            ])
         #expect(configuration.markers[0].nonzero == ["bytes"])
     }
 
@@ -90,8 +95,12 @@ struct ConfigurationTests {
             """
         let error = #expect(throws: ConfigError.self) { try AgentConfiguration.parse(text, file: "agent.yaml") }
         let lines = error?.description.split(separator: "\n").map(String.init) ?? []
-        #expect(lines.contains("agent.yaml:5:7: checks.mounts[0].timout: unknown key 'timout' (did you mean 'timeout'?)"))
-        #expect(lines.contains("agent.yaml:7:16: checks.mounts[1].timeout: '5 seconds' is not a duration (write 500ms, 30s, 5m, 4h or 30d)"))
+        #expect(
+            lines.contains("agent.yaml:5:7: checks.mounts[0].timout: unknown key 'timout' (did you mean 'timeout'?)"))
+        #expect(
+            lines.contains(
+                "agent.yaml:7:16: checks.mounts[1].timeout: '5 seconds' is not a duration (write 500ms, 30s, 5m, 4h or 30d)"
+            ))
         #expect(lines.contains { $0.hasPrefix("agent.yaml:9:") && $0.contains("missing required key 'max_age'") })
         #expect(lines.contains("agent.yaml:10:1: intervall: unknown key 'intervall' (did you mean 'interval'?)"))
         #expect(lines.count == 4)
@@ -102,7 +111,10 @@ struct ConfigurationTests {
         let bad = "checks:\n  mounts:\n    - path: /x\n      min_free: {warn: ten}\n"
         let error = #expect(throws: ConfigError.self) { try AgentConfiguration.parse(bad, file: "a.yaml") }
         #expect(error?.issues.count == 1)
-        #expect(error?.description == "a.yaml:4:24: checks.mounts[0].min_free.warn: 'ten' is not a size or a percentage (write 512MiB, 50GiB or 5%)")
+        #expect(
+            error?.description
+                == "a.yaml:4:24: checks.mounts[0].min_free.warn: 'ten' is not a size or a percentage (write 512MiB, 50GiB or 5%)"
+        )
         let empty = "checks:\n  mounts:\n    - path: /x\n      min_free: {}\n"
         let emptyError = #expect(throws: ConfigError.self) { try AgentConfiguration.parse(empty, file: "a.yaml") }
         #expect(emptyError?.description.contains("give at least one of warn or crit") == true)
@@ -118,17 +130,22 @@ struct ConfigurationTests {
         #expect(!description.contains("\n"))
     }
 
-    @Test("cross-field mistakes are refused", arguments: [
-        ("device: Not_Valid!\n", "is not a usable device name"),
-        ("interval: 10s\ndeadline: 20s\n", "runs would overlap"),
-        ("deadline: 4s\nchecks:\n  mounts:\n    - path: /a\n      timeout: 5s\n", "does not fit the deadline"),
-        ("checks:\n  mounts:\n    - path: /a\n      read_only: true\n      write_probe: true\n", "write probe cannot succeed"),
-        ("checks:\n  mounts:\n    - path: /a\n    - path: /a/\n", "listed twice"),
-        ("checks:\n  secrets:\n    files:\n      - path: /x\n        mode: rw-------\n", "not an octal mode"),
-        ("key_file: ~/agent.key\n", "'~' is not expanded"),
-        ("checks:\n  systemd:\n    timers: [foo.service]\n", "not a .timer unit"),
-        ("checks: [a, b]\n", "expected a mapping"),
-    ])
+    @Test(
+        "cross-field mistakes are refused",
+        arguments: [
+            ("device: Not_Valid!\n", "is not a usable device name"),
+            ("interval: 10s\ndeadline: 20s\n", "runs would overlap"),
+            ("deadline: 4s\nchecks:\n  mounts:\n    - path: /a\n      timeout: 5s\n", "does not fit the deadline"),
+            (
+                "checks:\n  mounts:\n    - path: /a\n      read_only: true\n      write_probe: true\n",
+                "write probe cannot succeed"
+            ),
+            ("checks:\n  mounts:\n    - path: /a\n    - path: /a/\n", "listed twice"),
+            ("checks:\n  secrets:\n    files:\n      - path: /x\n        mode: rw-------\n", "not an octal mode"),
+            ("key_file: ~/agent.key\n", "'~' is not expanded"),
+            ("checks:\n  systemd:\n    timers: [foo.service]\n", "not a .timer unit"),
+            ("checks: [a, b]\n", "expected a mapping"),
+        ])
     func crossFieldErrors(text: String, message: String) throws {
         let error = #expect(throws: ConfigError.self) { try AgentConfiguration.parse(text, file: "agent.yaml") }
         #expect(error?.description.contains(message) == true, "\(error?.description ?? "")")
@@ -137,7 +154,9 @@ struct ConfigurationTests {
     @Test("a missing or unreadable config file is one clear error")
     func missingFile() throws {
         let error = #expect(throws: ConfigError.self) { try AgentConfiguration.load(path: "/nonexistent/agent.yaml") }
-        #expect(error?.description == "/nonexistent/agent.yaml: cannot read configuration: /nonexistent/agent.yaml does not exist")
+        #expect(
+            error?.description
+                == "/nonexistent/agent.yaml: cannot read configuration: /nonexistent/agent.yaml does not exist")
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let folder = try directory.folder("agent.yaml")
@@ -147,7 +166,8 @@ struct ConfigurationTests {
 
     @Test("the shipped example configurations are valid", arguments: ["default", "motoko", "armitage", "wintermute"])
     func examples(name: String) throws {
-        let configuration = try AgentConfiguration.load(path: "\(Repository.root)/agent-config/\(name).yaml", hostName: "somehost")
+        let configuration = try AgentConfiguration.load(
+            path: "\(Repository.root)/agent-config/\(name).yaml", hostName: "somehost")
         if name != "default" { #expect(configuration.device == name) }
     }
 }

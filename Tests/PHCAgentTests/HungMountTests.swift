@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import PHCCore
@@ -81,8 +81,9 @@ struct HungMountTests {
         #expect(Self.lingeringProbes().subtracting(before).isEmpty)
     }
 
-    @Test("with the devices folder on the hung mount, the manifest is spooled in time and the mount keeps one probe",
-          arguments: [false, true])
+    @Test(
+        "with the devices folder on the hung mount, the manifest is spooled in time and the mount keeps one probe",
+        arguments: [false, true])
     func devicesFolderOnHungMount(mountConfigured: Bool) async throws {
         let sandbox = try AgentSandbox()
         defer { sandbox.remove() }

@@ -17,11 +17,13 @@ struct MarkerAndSystemTests {
             .evaluate(Data(json.utf8), now: now)
     }
 
-    @Test("both field names of the completion time are accepted", arguments: [
-        #"{"completed_at":"2026-11-27T04:00:00Z","status":"success"}"#,
-        #"{"timestamp":"2026-11-27T05:00:00+01:00","status":"ok"}"#,
-        #"{"timestamp":1795752000,"status":"completed"}"#,
-    ])
+    @Test(
+        "both field names of the completion time are accepted",
+        arguments: [
+            #"{"completed_at":"2026-11-27T04:00:00Z","status":"success"}"#,
+            #"{"timestamp":"2026-11-27T05:00:00+01:00","status":"ok"}"#,
+            #"{"timestamp":1795752000,"status":"completed"}"#,
+        ])
     func fieldNames(json: String) {
         let result = marker(json)
         #expect(result.status == .ok, "\(result.summary)")
@@ -29,18 +31,35 @@ struct MarkerAndSystemTests {
         #expect(result.observations["age_s"] == .int(6 * 3600))
     }
 
-    @Test("stale, failed, zero-byte and unreadable markers are flagged", arguments: [
-        (#"{"completed_at":"2026-11-26T06:00:00Z","bytes":1}"#, CheckStatus.warn, "last success 1d4h ago (warn after 1d2h)"),
-        (#"{"completed_at":"2026-11-24T06:00:00Z","bytes":1}"#, CheckStatus.crit, "last success 3d4h ago (limit 2d)"),
-        (#"{"completed_at":"2026-11-27T06:00:00Z","status":"failed","bytes":1}"#, CheckStatus.crit, "status 'failed'"),
-        (#"{"completed_at":"2026-11-27T06:00:00Z","status":"weird","bytes":1}"#, CheckStatus.warn, "status 'weird' is not a success"),
-        (#"{"completed_at":"2026-11-27T06:00:00Z","bytes":0}"#, CheckStatus.crit, "'bytes' is 0"),
-        (#"{"completed_at":"2026-11-27T06:00:00Z"}"#, CheckStatus.crit, "'bytes' missing (expected a number above zero)"),
-        (#"{"finished":"2026-11-27T06:00:00Z","bytes":5}"#, CheckStatus.crit, "no completed_at or timestamp field"),
-        (#"{"completed_at":"last tuesday","bytes":5}"#, CheckStatus.crit, "'completed_at' is not a time"),
-        ("[1,2]", CheckStatus.crit, "not a JSON object"),
-        ("{trunc", CheckStatus.crit, "not a JSON object"),
-    ])
+    @Test(
+        "stale, failed, zero-byte and unreadable markers are flagged",
+        arguments: [
+            (
+                #"{"completed_at":"2026-11-26T06:00:00Z","bytes":1}"#, CheckStatus.warn,
+                "last success 1d4h ago (warn after 1d2h)"
+            ),
+            (
+                #"{"completed_at":"2026-11-24T06:00:00Z","bytes":1}"#, CheckStatus.crit,
+                "last success 3d4h ago (limit 2d)"
+            ),
+            (
+                #"{"completed_at":"2026-11-27T06:00:00Z","status":"failed","bytes":1}"#, CheckStatus.crit,
+                "status 'failed'"
+            ),
+            (
+                #"{"completed_at":"2026-11-27T06:00:00Z","status":"weird","bytes":1}"#, CheckStatus.warn,
+                "status 'weird' is not a success"
+            ),
+            (#"{"completed_at":"2026-11-27T06:00:00Z","bytes":0}"#, CheckStatus.crit, "'bytes' is 0"),
+            (
+                #"{"completed_at":"2026-11-27T06:00:00Z"}"#, CheckStatus.crit,
+                "'bytes' missing (expected a number above zero)"
+            ),
+            (#"{"finished":"2026-11-27T06:00:00Z","bytes":5}"#, CheckStatus.crit, "no completed_at or timestamp field"),
+            (#"{"completed_at":"last tuesday","bytes":5}"#, CheckStatus.crit, "'completed_at' is not a time"),
+            ("[1,2]", CheckStatus.crit, "not a JSON object"),
+            ("{trunc", CheckStatus.crit, "not a JSON object"),
+        ])
     func faults(json: String, status: CheckStatus, summary: String) {
         let result = marker(json, nonzero: ["bytes"])
         #expect(result.status == status)
@@ -53,7 +72,8 @@ struct MarkerAndSystemTests {
         defer { directory.remove() }
         let check = MarkerCheck(MarkerCheckConfiguration(path: directory.file("none.json"), maxAge: limits))
         let context = CheckContext(
-            device: "t", now: now, stateDir: directory.file("state"), probe: FilesystemProbe(stateDirectory: directory.path),
+            device: "t", now: now, stateDir: directory.file("state"),
+            probe: FilesystemProbe(stateDirectory: directory.path),
             logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
         let result = await check.run(in: context).results[0]
         #expect(result.status == .crit && result.summary.hasPrefix("missing"))
@@ -61,8 +81,10 @@ struct MarkerAndSystemTests {
 
     @Test("system: real /proc gives load, memory and root space; a changed boot id warns once")
     func system() throws {
-        let check = SystemCheck(SystemCheckConfiguration(
-            loadPerCPU: Thresholds(warn: 1000), memoryAvailable: Thresholds(warn: .percent(0)), rootFree: Thresholds(warn: .percent(0))))
+        let check = SystemCheck(
+            SystemCheckConfiguration(
+                loadPerCPU: Thresholds(warn: 1000), memoryAvailable: Thresholds(warn: .percent(0)),
+                rootFree: Thresholds(warn: .percent(0))))
         let (result, bootID) = check.evaluate(previousBootID: nil)
         #expect(result.status == .ok, "\(result.summary)")
         #expect(!bootID.isEmpty)
@@ -79,9 +101,12 @@ struct MarkerAndSystemTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         try directory.write("proc/loadavg", "\(HostFacts.cpuCount() * 5).00 1.0 1.0 2/300 12345\n")
-        try directory.write("proc/meminfo", "MemTotal:       16000000 kB\nMemFree:          100000 kB\nMemAvailable:     400000 kB\n")
-        let result = SystemCheck(SystemCheckConfiguration(rootFree: Thresholds(warn: .percent(0))), procRoot: directory.file("proc"))
-            .evaluate(previousBootID: nil).0
+        try directory.write(
+            "proc/meminfo", "MemTotal:       16000000 kB\nMemFree:          100000 kB\nMemAvailable:     400000 kB\n")
+        let result = SystemCheck(
+            SystemCheckConfiguration(rootFree: Thresholds(warn: .percent(0))), procRoot: directory.file("proc")
+        )
+        .evaluate(previousBootID: nil).0
         #expect(result.status == .crit)
         #expect(result.summary.contains("is over 4 per CPU"))
         #expect(result.summary.contains("memory available, below 5%"))

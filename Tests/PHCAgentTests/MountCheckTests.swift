@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import Logging
@@ -18,12 +18,14 @@ struct MountCheckTests {
         directory = try TemporaryDirectory("phc-mount")
     }
 
-    func run(_ configuration: MountCheckConfiguration, mountTable: String = MountTable.defaultPath) async -> CheckResult {
+    func run(_ configuration: MountCheckConfiguration, mountTable: String = MountTable.defaultPath) async -> CheckResult
+    {
         let context = CheckContext(
             device: "testhost", now: WallClock.system.now(), stateDir: directory.file("state"),
             probe: FilesystemProbe(stateDirectory: directory.file("state")),
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        return await MountCheck(configuration, mountTable: MountTableSnapshot(path: mountTable)).run(in: context).results[0]
+        return await MountCheck(configuration, mountTable: MountTableSnapshot(path: mountTable)).run(in: context)
+            .results[0]
     }
 
     @Test("a healthy tmpfs with a write probe is ok, with free space and timings, and leaves no file behind")
@@ -32,8 +34,9 @@ struct MountCheckTests {
         let path = directory.file("space")
         try Mounts.tmpfs(at: path, size: "8m")
         let result = await run(
-            MountCheckConfiguration(path: path, fstype: "tmpfs", source: "tmpfs", writeProbe: true,
-                                    minFree: Thresholds(warn: .percent(10), crit: .percent(5))))
+            MountCheckConfiguration(
+                path: path, fstype: "tmpfs", source: "tmpfs", writeProbe: true,
+                minFree: Thresholds(warn: .percent(10), crit: .percent(5))))
         #expect(result.status == .ok, "\(result.summary)")
         #expect(result.id == "mount:\(path)")
         #expect(result.observations["free_bytes"]?.number ?? 0 > 7_000_000)
@@ -106,7 +109,8 @@ struct MountCheckTests {
         let path = directory.file("small")
         try Mounts.tmpfs(at: path, size: "1m")
         try Data(count: 950 * 1024).write(to: URL(fileURLWithPath: path + "/fill"))
-        let crit = await run(MountCheckConfiguration(path: path, minFree: Thresholds(warn: .percent(20), crit: .percent(10))))
+        let crit = await run(
+            MountCheckConfiguration(path: path, minFree: Thresholds(warn: .percent(20), crit: .percent(10))))
         #expect(crit.status == .crit, "\(crit.summary)")
         #expect(crit.summary.contains("below 10%"))
         let warn = await run(MountCheckConfiguration(path: path, minFree: Thresholds(warn: .bytes(512 * 1024))))
@@ -119,7 +123,8 @@ struct MountCheckTests {
         let path = directory.file("inodes")
         try Mounts.tmpfs(at: path, size: "4m", options: "nr_inodes=20")
         for index in 0..<19 { FileManager.default.createFile(atPath: "\(path)/f\(index)", contents: nil) }
-        let result = await run(MountCheckConfiguration(path: path, minFree: Thresholds(warn: .percent(20), crit: .percent(10))))
+        let result = await run(
+            MountCheckConfiguration(path: path, minFree: Thresholds(warn: .percent(20), crit: .percent(10))))
         #expect(result.status == .crit, "\(result.summary)")
         #expect(result.summary.contains("inodes free, below 10%"))
         #expect(result.observations["inodes_total"] == .int(20))

@@ -27,7 +27,8 @@ struct MountTableTests {
 
     @Test("NFS fixture: the same export mounted twice shows as two entries on one point")
     func nfsFixture() throws {
-        let entries = try MountTable.read(path: Repository.fixture("PHCAgentTests", "node_exporter-proc-10-mountinfo-nfs"))
+        let entries = try MountTable.read(
+            path: Repository.fixture("PHCAgentTests", "node_exporter-proc-10-mountinfo-nfs"))
         let nfs = entries.filter { $0.fstype.hasPrefix("nfs") }
         #expect(!nfs.isEmpty)
         #expect(nfs.allSatisfy { $0.superOptions.contains { $0.hasPrefix("addr=") || $0.hasPrefix("vers=") } })
@@ -35,7 +36,8 @@ struct MountTableTests {
 
     @Test("emergency_ro in the superblock options counts as read-only")
     func emergencyReadOnly() {
-        let text = "812 29 8:33 / /time rw,relatime shared:400 - exfat /dev/sdc1 rw,emergency_ro,fmask=0022\n"
+        let text =
+            "812 29 8:33 / /time rw,relatime shared:400 - exfat /dev/sdc1 rw,emergency_ro,fmask=0022\n"
             + "garbage line\n"
         let entries = MountTable.parse(text)
         #expect(entries.count == 1)
@@ -43,10 +45,12 @@ struct MountTableTests {
         #expect(entries[0].isReadOnly)
     }
 
-    @Test("octal escapes", arguments: [
-        ("/mnt/my\\040share", "/mnt/my share"), ("/a\\011b", "/a\tb"), ("/back\\134slash", "/back\\slash"),
-        ("/no/escape", "/no/escape"), ("/bad\\9", "/bad\\9"), ("/short\\04", "/short\\04"),
-    ])
+    @Test(
+        "octal escapes",
+        arguments: [
+            ("/mnt/my\\040share", "/mnt/my share"), ("/a\\011b", "/a\tb"), ("/back\\134slash", "/back\\slash"),
+            ("/no/escape", "/no/escape"), ("/bad\\9", "/bad\\9"), ("/short\\04", "/short\\04"),
+        ])
     func unescape(raw: String, decoded: String) {
         #expect(MountTable.unescape(Substring(raw)) == decoded)
     }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import PHCTestSupport
@@ -21,7 +21,8 @@ struct ProcessRunnerTests {
 
     @Test("the child runs with LC_ALL=C and an empty signal mask")
     func environment() async throws {
-        let result = try await runner.run("/bin/sh", ["-c", "echo $LC_ALL; grep SigBlk /proc/self/status"], timeout: .seconds(5))
+        let result = try await runner.run(
+            "/bin/sh", ["-c", "echo $LC_ALL; grep SigBlk /proc/self/status"], timeout: .seconds(5))
         #expect(result.standardOutput.hasPrefix("C\nSigBlk:\t0000000000000000"))
     }
 
@@ -32,10 +33,12 @@ struct ProcessRunnerTests {
         let pidFile = directory.file("grandchild.pid")
         let start = Date()
         await #expect(throws: CommandError.timedOut(command: "/bin/sh", timeout: .milliseconds(300))) {
-            try await runner.run("/bin/sh", ["-c", "sleep 30 & echo $! > \(pidFile); wait"], timeout: .milliseconds(300))
+            try await runner.run(
+                "/bin/sh", ["-c", "sleep 30 & echo $! > \(pidFile); wait"], timeout: .milliseconds(300))
         }
         #expect(Date().timeIntervalSince(start) < 5, "the 30 s sleep was waited for")
-        let pid = try #require(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(
+            Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         usleep(100_000)
         #expect(kill(pid, 0) != 0 || Command.pids(named: "sleep").contains(pid) == false, "grandchild \(pid) survived")
     }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import InMemoryLogging
@@ -11,7 +11,8 @@ import Testing
 
 @Suite("Agent runs: sequence, state, publishing, spool")
 struct RunnerTests {
-    @Test("each run signs the next sequence number and persists it; the manifest verifies and expires after 3 intervals")
+    @Test(
+        "each run signs the next sequence number and persists it; the manifest verifies and expires after 3 intervals")
     func sequenceAdvances() async throws {
         let sandbox = try AgentSandbox()
         defer { sandbox.remove() }
@@ -55,7 +56,9 @@ struct RunnerTests {
         // The clock joins the evidence after corruption: the number can only jump forward.
         #expect(outcome.manifest.sequence > WallClock.system.now().secondsSinceEpoch - 60)
         #expect(outcome.notes.contains { $0.contains("was unusable (not valid state JSON)") && $0.contains("kept as") })
-        let kept = try FileManager.default.contentsOfDirectory(atPath: sandbox.stateDir).filter { $0.hasPrefix("state.json.corrupt-") }
+        let kept = try FileManager.default.contentsOfDirectory(atPath: sandbox.stateDir).filter {
+            $0.hasPrefix("state.json.corrupt-")
+        }
         #expect(kept.count == 1)
         #expect(try sandbox.published().sequence == outcome.manifest.sequence)
         #expect(try await sandbox.runner(configuration).run().manifest.sequence == outcome.manifest.sequence + 1)
@@ -71,8 +74,9 @@ struct RunnerTests {
         #expect(try await sandbox.runner(configuration).run().manifest.sequence == 5)
     }
 
-    @Test("share down (read-only) for two runs, then back: the backlog holds both envelopes and each verifies",
-          .enabled(if: Mounts.canMount, "needs root to mount tmpfs"))
+    @Test(
+        "share down (read-only) for two runs, then back: the backlog holds both envelopes and each verifies",
+        .enabled(if: Mounts.canMount, "needs root to mount tmpfs"))
     func shareDownThenBack() async throws {
         let sandbox = try AgentSandbox()
         defer { sandbox.remove() }
@@ -109,13 +113,19 @@ struct RunnerTests {
         try FileManager.default.removeItem(atPath: sandbox.devicesDir)
         let configuration = try sandbox.configuration()
         let missing = try await sandbox.runner(configuration).run()
-        #expect(missing.publish == .spooled(
-            reason: "devices_dir \(sandbox.devicesDir) does not exist (share not mounted?)", waiting: 1, dropped: 0))
+        #expect(
+            missing.publish
+                == .spooled(
+                    reason: "devices_dir \(sandbox.devicesDir) does not exist (share not mounted?)", waiting: 1,
+                    dropped: 0))
         #expect(!FileManager.default.fileExists(atPath: sandbox.devicesDir), "the agent must not create devices_dir")
         try sandbox.directory.write("devices", "I am a file")
         let file = try await sandbox.runner(configuration).run()
-        #expect(file.publish == .spooled(
-            reason: "devices_dir \(sandbox.devicesDir) is a regular file, not a folder", waiting: 2, dropped: 0))
+        #expect(
+            file.publish
+                == .spooled(
+                    reason: "devices_dir \(sandbox.devicesDir) is a regular file, not a folder", waiting: 2, dropped: 0)
+        )
     }
 
     @Test("the spool is bounded: the oldest envelopes are dropped first")
@@ -182,7 +192,8 @@ struct RunnerTests {
         let sandbox = try AgentSandbox()
         defer { sandbox.remove() }
         let configuration = try sandbox.configuration(
-            checks: "  mounts:\n    - path: \(sandbox.directory.file("nowhere"))\n", extra: "legacy_status: {user: mdt}")
+            checks: "  mounts:\n    - path: \(sandbox.directory.file("nowhere"))\n", extra: "legacy_status: {user: mdt}"
+        )
         _ = try await sandbox.runner(configuration).run()
         let data = try Repository.read("\(sandbox.devicesDir)/testhost/mdt/_status.json")
         let status = try JSONSerialization.jsonObject(with: data) as? [String: Any]

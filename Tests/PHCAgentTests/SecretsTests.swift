@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import PHCCore
@@ -15,7 +15,10 @@ struct SecretsTests {
 
     /// Sets a file's mtime `days` ago.
     func age(_ path: String, days: Int) {
-        var times = [timespec(tv_sec: time(nil) - days * 86400, tv_nsec: 0), timespec(tv_sec: time(nil) - days * 86400, tv_nsec: 0)]
+        var times = [
+            timespec(tv_sec: time(nil) - days * 86400, tv_nsec: 0),
+            timespec(tv_sec: time(nil) - days * 86400, tv_nsec: 0),
+        ]
         utimensat(AT_FDCWD, path, &times, 0)
     }
 
@@ -29,7 +32,8 @@ struct SecretsTests {
         let open = try dir.write("env/open.env", header + "KEY_A=\(canary)\n", mode: 0o644)
         let missing = try dir.write("env/missing.env", header + "KEY_A=\(canary)\n", mode: 0o600)
         let empty = try dir.write("env/empty.env", header + "KEY_A=\(canary)\nKEY_B=\n", mode: 0o600)
-        let malformed = try dir.write("env/malformed.env", header + "KEY_A=\(canary)\n\(canary)\nKEY_B=x\n", mode: 0o600)
+        let malformed = try dir.write(
+            "env/malformed.env", header + "KEY_A=\(canary)\n\(canary)\nKEY_B=x\n", mode: 0o600)
         let owner = try dir.write("env/owner.env", header + "KEY_A=\(canary)\n", mode: 0o600)
         let old = try dir.write("env/old.env", header + "KEY_A=\(canary)\n", mode: 0o600)
         age(old, days: 100)
@@ -93,7 +97,8 @@ struct SecretsTests {
         #expect(status(malformed)?.summary.contains("line 4 not KEY=value") == true)
         #expect(status(old)?.status == .crit)
         #expect(status(old)?.summary.contains("rotation overdue") == true)
-        #expect(status(owner)?.status == .crit && status(owner)?.summary.contains("owner root, expected nobody") == true)
+        #expect(
+            status(owner)?.status == .crit && status(owner)?.summary.contains("owner root, expected nobody") == true)
         #expect(status(folder)?.summary == "is a directory, not an env file")
         #expect(status(huge)?.summary.contains("too large for an env file") == true)
         // The map: one entry applies (host names compare case-insensitively), templates and groups are listed.
@@ -111,13 +116,16 @@ struct SecretsTests {
         // The canary: nowhere outside the env files themselves.
         var places: [(String, String)] = [
             ("run stdout", run.stdout), ("run stderr", run.stderr), ("check stdout", check.stdout),
-            ("check stderr", check.stderr), ("table", table.stdout + table.stderr), ("dry run", dry.stdout + dry.stderr),
+            ("check stderr", check.stderr), ("table", table.stdout + table.stderr),
+            ("dry run", dry.stdout + dry.stderr),
         ]
         for root in [sandbox.stateDir, sandbox.devicesDir] {
             let files = FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []
             for file in files {
                 if let data = FileManager.default.contents(atPath: root + "/" + file) {
-                    let text = file.hasSuffix(".gz") ? String(decoding: (try? Gzip.decompress(data)) ?? data, as: UTF8.self)
+                    let text =
+                        file.hasSuffix(".gz")
+                        ? String(decoding: (try? Gzip.decompress(data)) ?? data, as: UTF8.self)
                         : String(decoding: data, as: UTF8.self)
                     places.append((root + "/" + file, text))
                 }
@@ -133,7 +141,8 @@ struct SecretsTests {
 
     @Test("the env file parser sees names and emptiness only")
     func envParser() {
-        let text = "# c1\n# c2\nexport A=1\nB = two words\nC=\nD=\"\"\nE=''\nF=#comment-only\n1BAD=x\nno equals\n\nG=x # trailing\n"
+        let text =
+            "# c1\n# c2\nexport A=1\nB = two words\nC=\nD=\"\"\nE=''\nF=#comment-only\n1BAD=x\nno equals\n\nG=x # trailing\n"
         let keys = EnvFileKeys(parsing: Data(text.utf8))
         #expect(keys.filled == ["A", "B", "G"])
         #expect(keys.empty == ["C", "D", "E", "F"])
@@ -151,9 +160,12 @@ struct SecretsTests {
         chmod(path, 0o640)
         let looser = SecretFileCheck.evaluate(SecretFileConfiguration(path: path, mode: 0o600), now: now)
         #expect(looser.status == .crit && looser.summary.hasPrefix("mode 0640, expected 0600 (more open)"))
-        let owner = SecretFileCheck.evaluate(SecretFileConfiguration(path: path, owner: "nobody", group: "nogroup"), now: now)
+        let owner = SecretFileCheck.evaluate(
+            SecretFileConfiguration(path: path, owner: "nobody", group: "nogroup"), now: now)
         #expect(owner.status == .crit)
-        #expect(owner.summary.contains("owner root, expected nobody") && owner.summary.contains("group root, expected nogroup"))
+        #expect(
+            owner.summary.contains("owner root, expected nobody")
+                && owner.summary.contains("group root, expected nogroup"))
         let missing = SecretFileCheck.evaluate(SecretFileConfiguration(path: directory.file("nope.env")), now: now)
         #expect(missing.status == .crit && missing.summary == "missing")
     }

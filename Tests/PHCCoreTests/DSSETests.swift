@@ -87,8 +87,10 @@ struct DSSETests {
         let decoded = try DSSEEnvelope.decode(try envelope.encoded())
         #expect(decoded == envelope)
         var urlSafe = decoded
-        urlSafe.payload = envelope.payload.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        urlSafe.payload = envelope.payload.replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/", with: "_"
+        )
+        .replacingOccurrences(of: "=", with: "")
         #expect(try urlSafe.verify(trustedKeys: [key.publicKey]).payload == payload)
         #expect(throws: SignatureError.self) { try DSSEEnvelope.decode(Data("{\"payload\":1}".utf8)) }
     }
@@ -101,7 +103,9 @@ struct DSSETests {
         #expect(key.publicKey.keyID.count == 64)
     }
 
-    @Test("a Python cryptography implementation verifies our envelope", .enabled(if: Self.pythonCryptography, "needs python3 with cryptography"))
+    @Test(
+        "a Python cryptography implementation verifies our envelope",
+        .enabled(if: Self.pythonCryptography, "needs python3 with cryptography"))
     func independentVerification() async throws {
         let key = SigningKey()
         let payload = Data(#"{"device":"armitage","schema":"phc.manifest/v1"}"#.utf8)

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import PHCTestSupport
@@ -46,7 +46,9 @@ struct FileTests {
             try FileReader.read(big, limit: 1024)
         }
         let folder = try directory.folder("folder")
-        #expect(throws: FileReader.Failure.notAFile(path: folder, kind: .directory)) { try FileReader.read(folder, limit: 10) }
+        #expect(throws: FileReader.Failure.notAFile(path: folder, kind: .directory)) {
+            try FileReader.read(folder, limit: 10)
+        }
         let fifo = directory.file("fifo")
         #expect(mkfifo(fifo, 0o600) == 0)
         #expect(throws: FileReader.Failure.notAFile(path: fifo, kind: .other)) { try FileReader.read(fifo, limit: 10) }
@@ -65,7 +67,9 @@ struct FileTests {
         #expect(try Gzip.decompress(packed) == input)
     }
 
-    @Test("gzip interoperates with the gzip tool and rejects truncated input", .enabled(if: Command.which("gzip") != nil, "needs gzip"))
+    @Test(
+        "gzip interoperates with the gzip tool and rejects truncated input",
+        .enabled(if: Command.which("gzip") != nil, "needs gzip"))
     func gzipInterop() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -17,10 +17,13 @@ struct ManifestTests {
             })
     }
 
-    @Test("status is the worst check status; crit outranks unknown", arguments: [
-        ([], CheckStatus.ok), ([CheckStatus.ok, .warn], CheckStatus.warn), ([CheckStatus.warn, .unknown], CheckStatus.unknown),
-        ([CheckStatus.unknown, .crit, .ok], CheckStatus.crit),
-    ] as [([CheckStatus], CheckStatus)])
+    @Test(
+        "status is the worst check status; crit outranks unknown",
+        arguments: [
+            ([], CheckStatus.ok), ([CheckStatus.ok, .warn], CheckStatus.warn),
+            ([CheckStatus.warn, .unknown], CheckStatus.unknown),
+            ([CheckStatus.unknown, .crit, .ok], CheckStatus.crit),
+        ] as [([CheckStatus], CheckStatus)])
     func worstStatus(statuses: [CheckStatus], expected: CheckStatus) {
         #expect(Self.sample(statuses).status == expected)
     }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import PHCTestSupport
@@ -59,10 +59,13 @@ struct SigningKeyTests {
         defer { directory.remove() }
         // OpenSSL writes, we read: same public key.
         let theirs = directory.file("openssl.key")
-        #expect(try await Command.run(Command.which("openssl")!, ["genpkey", "-algorithm", "ed25519", "-out", theirs]).status == 0)
+        #expect(
+            try await Command.run(Command.which("openssl")!, ["genpkey", "-algorithm", "ed25519", "-out", theirs])
+                .status == 0)
         chmod(theirs, 0o600)
         let der = directory.file("openssl.pub.der")
-        _ = try await Command.run(Command.which("openssl")!, ["pkey", "-in", theirs, "-pubout", "-outform", "DER", "-out", der])
+        _ = try await Command.run(
+            Command.which("openssl")!, ["pkey", "-in", theirs, "-pubout", "-outform", "DER", "-out", der])
         let publicDER = try Repository.read(der)
         #expect(try SigningKey.load(path: theirs).publicKey.rawBytes == Array(publicDER.suffix(32)))
 
@@ -70,7 +73,8 @@ struct SigningKeyTests {
         let ours = directory.file("ours.key")
         let created = try SigningKey.create(at: ours)
         let ourDER = directory.file("ours.pub.der")
-        let result = try await Command.run(Command.which("openssl")!, ["pkey", "-in", ours, "-pubout", "-outform", "DER", "-out", ourDER])
+        let result = try await Command.run(
+            Command.which("openssl")!, ["pkey", "-in", ours, "-pubout", "-outform", "DER", "-out", ourDER])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(Array(try Repository.read(ourDER).suffix(32)) == created.publicKey.rawBytes)
     }

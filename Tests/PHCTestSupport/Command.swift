@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 
@@ -20,9 +20,10 @@ public enum Command {
     ) async throws -> Output {
         let result: Result<Output, any Error> = await withCheckedContinuation { continuation in
             let thread = Thread {
-                continuation.resume(returning: Result {
-                    try runBlocking(executable, arguments, environment: environment, timeout: timeout)
-                })
+                continuation.resume(
+                    returning: Result {
+                        try runBlocking(executable, arguments, environment: environment, timeout: timeout)
+                    })
             }
             thread.start()
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-public import Glibc
+    public import Glibc
 #endif
 import Foundation
 
@@ -9,7 +9,8 @@ public enum Mounts {
     public static var canMount: Bool { getuid() == 0 }
 
     /// Mounts a tmpfs of `size` on `path` (created if missing).
-    public static func tmpfs(at path: String, size: String = "4m", readOnly: Bool = false, options: String = "") throws {
+    public static func tmpfs(at path: String, size: String = "4m", readOnly: Bool = false, options: String = "") throws
+    {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let flags = UInt(readOnly ? MS_RDONLY : 0)
         guard mount("tmpfs", path, "tmpfs", flags, "size=\(size)" + (options.isEmpty ? "" : "," + options)) == 0 else {

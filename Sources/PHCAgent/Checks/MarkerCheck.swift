@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 internal import PHCConfig
 internal import PHCCore
@@ -33,9 +33,12 @@ public struct MarkerCheck: HostCheck {
         var result: CheckResult
         if let blocker = await context.mounts.blocker(for: configuration.path) {
             result = finish(.unknown, "not checked: \(blocker)")
-        } else if let read = await BlockingWork.run(timeout: timeout, { [configuration] in
-            Result { () throws(FileReader.Failure) in try FileReader.read(configuration.path, limit: 1024 * 1024) }
-        }) {
+        } else if let read = await BlockingWork.run(
+            timeout: timeout,
+            { [configuration] in
+                Result { () throws(FileReader.Failure) in try FileReader.read(configuration.path, limit: 1024 * 1024) }
+            })
+        {
             switch read {
             case .success(let data): result = evaluate(data, now: context.now)
             case .failure(.notFound): result = finish(.crit, "missing (the job has never written its marker here)")
@@ -63,11 +66,17 @@ public struct MarkerCheck: HostCheck {
             observations["age_s"] = .int(age)
             details.append("completed \(DurationText.format(.seconds(max(0, age)))) ago")
             if let crit = configuration.maxAge.crit, age > crit.milliseconds / 1000 {
-                findings.add(.crit, "last success \(DurationText.format(.seconds(age))) ago (limit \(DurationText.format(crit)))")
+                findings.add(
+                    .crit, "last success \(DurationText.format(.seconds(age))) ago (limit \(DurationText.format(crit)))"
+                )
             } else if let warn = configuration.maxAge.warn, age > warn.milliseconds / 1000 {
-                findings.add(.warn, "last success \(DurationText.format(.seconds(age))) ago (warn after \(DurationText.format(warn)))")
+                findings.add(
+                    .warn,
+                    "last success \(DurationText.format(.seconds(age))) ago (warn after \(DurationText.format(warn)))")
             }
-            if age < -300 { findings.add(.warn, "completion time is \(DurationText.format(.seconds(-age))) in the future") }
+            if age < -300 {
+                findings.add(.warn, "completion time is \(DurationText.format(.seconds(-age))) in the future")
+            }
         } else if let timeField {
             findings.add(.crit, "'\(timeField)' is not a time")
         } else {
@@ -89,8 +98,11 @@ public struct MarkerCheck: HostCheck {
                 continue
             }
             observations[field] = value == value.rounded() ? .int(Int64(value)) : .double(value)
-            if value <= 0 { findings.add(.crit, "'\(field)' is \(value == value.rounded() ? String(Int64(value)) : String(value))") }
-            else { details.append("\(field) \(Int64(value))") }
+            if value <= 0 {
+                findings.add(.crit, "'\(field)' is \(value == value.rounded() ? String(Int64(value)) : String(value))")
+            } else {
+                details.append("\(field) \(Int64(value))")
+            }
         }
         return finish(findings.status, findings.summary(details: details.joined(separator: ", ")), observations)
     }

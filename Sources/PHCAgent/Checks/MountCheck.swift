@@ -93,7 +93,8 @@ public struct MountCheck: HostCheck {
         case .stillBlocked(let pid, let since):
             responsive = false
             let age = DurationText.format(.seconds(max(0, context.now.seconds(since: since))))
-            findings.add(.crit, "not responding: statfs blocked for \(age) (probe pid \(pid) still waiting; not probed again)")
+            findings.add(
+                .crit, "not responding: statfs blocked for \(age) (probe pid \(pid) still waiting; not probed again)")
             observations["probe_pid"] = .int(Int64(pid))
             observations["blocked_since"] = .string(since.description)
         case .couldNotStart(let reason):
@@ -128,7 +129,9 @@ public struct MountCheck: HostCheck {
         return result(findings.status, findings.summary(details: details.joined(separator: ", ")), observations)
     }
 
-    private func checkFree(_ usage: FilesystemProbe.Usage, against limits: Thresholds<Amount>, into findings: inout Findings) {
+    private func checkFree(
+        _ usage: FilesystemProbe.Usage, against limits: Thresholds<Amount>, into findings: inout Findings
+    ) {
         for (status, limit) in [(CheckStatus.crit, limits.crit), (.warn, limits.warn)] {
             guard let limit else { continue }
             let needed = limit.bytes(ofTotal: usage.totalBytes)

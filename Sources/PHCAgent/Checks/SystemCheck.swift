@@ -1,10 +1,10 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 internal import PHCConfig
 internal import PHCCore
@@ -28,7 +28,9 @@ public struct SystemCheck: HostCheck {
     public func run(in context: CheckContext) async -> CheckReport {
         let start = Monotonic.nanoseconds()
         let previousBoot = context.memory["system"]?["boot_id"]
-        guard case (var result, let bootID)? = await BlockingWork.run(timeout: timeout, { evaluate(previousBootID: previousBoot) })
+        guard
+            case (var result, let bootID)? = await BlockingWork.run(
+                timeout: timeout, { evaluate(previousBootID: previousBoot) })
         else {
             return CheckReport(CheckResult(id: "system", kind: kind, status: .unknown, summary: "no answer from /proc"))
         }
@@ -62,7 +64,9 @@ public struct SystemCheck: HostCheck {
                 observations["memory_total_bytes"] = .int(total)
                 observations["memory_available_bytes"] = .int(available)
                 details.append("\(ByteCount.format(available)) memory available")
-                check(available, of: total, against: configuration.memoryAvailable, what: "memory available", into: &findings)
+                check(
+                    available, of: total, against: configuration.memoryAvailable, what: "memory available",
+                    into: &findings)
             } else {
                 findings.add(.unknown, "no MemAvailable in \(procRoot)/meminfo")
             }
@@ -92,13 +96,15 @@ public struct SystemCheck: HostCheck {
             findings.add(.warn, "rebooted since the last run")
         }
         let result = CheckResult(
-            id: "system", kind: kind, status: findings.status, summary: findings.summary(details: details.joined(separator: ", ")),
+            id: "system", kind: kind, status: findings.status,
+            summary: findings.summary(details: details.joined(separator: ", ")),
             observations: observations)
         return (result, bootID)
     }
 
     private func check(
-        _ available: Int64, of total: Int64, against limits: Thresholds<Amount>, what: String, into findings: inout Findings
+        _ available: Int64, of total: Int64, against limits: Thresholds<Amount>, what: String,
+        into findings: inout Findings
     ) {
         if let crit = limits.crit, available < crit.bytes(ofTotal: total) {
             findings.add(.crit, "only \(ByteCount.format(available)) \(what), below \(crit)")

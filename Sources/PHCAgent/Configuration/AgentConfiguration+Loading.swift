@@ -178,7 +178,8 @@ extension AgentConfiguration {
                     let nameNode = timer.required("name"), let raw = nameNode.nonEmptyString(),
                     let name = timerName(raw, node: nameNode)
                 else { return nil }
-                return TimerExpectation(name: name, maxSinceLast: timer["max_since_last"]?.duration(minimum: .seconds(1)))
+                return TimerExpectation(
+                    name: name, maxSinceLast: timer["max_since_last"]?.duration(minimum: .seconds(1)))
             } ?? []
         if let node = mapping["systemctl"], let value = node.nonEmptyString() {
             systemd.systemctl = value.contains("/") ? base.resolve(value) : value
@@ -308,7 +309,8 @@ enum UnitName {
     static func isValid(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 255
             && name.unicodeScalars.allSatisfy {
-                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ":-_.@\\".unicodeScalars.contains($0))
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ":-_.@\\".unicodeScalars.contains($0))
             }
     }
 }

@@ -1,10 +1,10 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 internal import PHCConfig
 internal import PHCCore
@@ -74,7 +74,9 @@ struct ManifestPublisher {
             return spoolEnvelope(envelope, sequence: sequence, reason: shareProblem)
         }
         let written = await BlockingWork.run(timeout: max(timeout, .milliseconds(50))) {
-            Result { () throws(PublishError) in try write(envelope: envelope, sequence: sequence, legacyStatus: legacyStatus) }
+            Result { () throws(PublishError) in
+                try write(envelope: envelope, sequence: sequence, legacyStatus: legacyStatus)
+            }
         }
         switch written {
         case .success(let backlog)?:
@@ -82,7 +84,8 @@ struct ManifestPublisher {
         case .failure(let error)?:
             return spoolEnvelope(envelope, sequence: sequence, reason: error.description)
         case nil:
-            return spoolEnvelope(envelope, sequence: sequence, reason: "writing to \(devicesDir) did not finish in time")
+            return spoolEnvelope(
+                envelope, sequence: sequence, reason: "writing to \(devicesDir) did not finish in time")
         }
     }
 

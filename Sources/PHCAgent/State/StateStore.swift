@@ -1,10 +1,10 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 internal import PHCConfig
 internal import PHCCore

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 internal import Synchronization
 
@@ -72,11 +72,13 @@ public enum BlockingWork {
         pthread_attr_setstacksize(&attributes, 512 * 1024)
         defer { pthread_attr_destroy(&attributes) }
         var thread = pthread_t()
-        let rc = pthread_create(&thread, &attributes, { raw in
-            let body = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
-            body.body()
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &thread, &attributes,
+            { raw in
+                let body = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
+                body.body()
+                return nil
+            }, context)
         if rc != 0 {
             // No thread to be had: run inline rather than lose the work.
             Unmanaged<ThreadBody>.fromOpaque(context).takeRetainedValue().body()

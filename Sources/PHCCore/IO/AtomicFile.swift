@@ -1,10 +1,10 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// Writes files so that a reader sees either the old content or the new, never a mix.
@@ -82,7 +82,9 @@ public enum Directory {
     public static func create(_ path: String, mode: UInt32 = 0o755) throws(SystemError) {
         var info = stat()
         if stat(path, &info) == 0 {
-            guard info.st_mode & S_IFMT == S_IFDIR else { throw SystemError("create folder", path: path, errno: ENOTDIR) }
+            guard info.st_mode & S_IFMT == S_IFDIR else {
+                throw SystemError("create folder", path: path, errno: ENOTDIR)
+            }
             return
         }
         let (parent, _) = AtomicFile.split(path)

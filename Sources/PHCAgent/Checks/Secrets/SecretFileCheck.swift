@@ -1,10 +1,10 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 internal import PHCConfig
 internal import PHCCore
@@ -35,7 +35,8 @@ public struct SecretFileCheck: HostCheck {
         CheckReport(await Self.inspect(file, context: context, timeout: timeout))
     }
 
-    static func inspect(_ file: SecretFileConfiguration, context: CheckContext, timeout: Duration) async -> CheckResult {
+    static func inspect(_ file: SecretFileConfiguration, context: CheckContext, timeout: Duration) async -> CheckResult
+    {
         let start = Monotonic.nanoseconds()
         let id = "secrets:\(file.path)"
         var result: CheckResult
@@ -71,7 +72,9 @@ public struct SecretFileCheck: HostCheck {
         }
 
         var findings = Findings()
-        var observations: [String: ObservationValue] = ["exists": true, "mode": .string(FileMode.octal(status.permissions))]
+        var observations: [String: ObservationValue] = [
+            "exists": true, "mode": .string(FileMode.octal(status.permissions)),
+        ]
         let owner = Accounts.userName(status.ownerID) ?? String(status.ownerID)
         let group = Accounts.groupName(status.groupID) ?? String(status.groupID)
         observations["owner"] = .string(owner)
@@ -109,7 +112,8 @@ public struct SecretFileCheck: HostCheck {
                 keysNote = "\(file.keys.count) key\(file.keys.count == 1 ? "" : "s") present"
             } catch {
                 switch error {
-                case .tooLarge: findings.add(.crit, "too large for an env file (over \(ByteCount.format(Int64(sizeLimit))))")
+                case .tooLarge:
+                    findings.add(.crit, "too large for an env file (over \(ByteCount.format(Int64(sizeLimit))))")
                 case .system(let system): findings.add(.unknown, "cannot read keys: \(system.reason)")
                 default: findings.add(.unknown, "cannot read keys: \(error.description)")
                 }
@@ -133,4 +137,3 @@ public struct SecretFileCheck: HostCheck {
         return finish(findings.status, findings.summary(details: details.joined(separator: ", ")), observations)
     }
 }
-

@@ -63,7 +63,11 @@ struct SecretsMap {
                 case "owner": file.owner = text
                 case "group": file.group = text
                 default:
-                    if let mode = FileMode.parse(text) { file.mode = mode } else { file.skipped.append("mode (unreadable)") }
+                    if let mode = FileMode.parse(text) {
+                        file.mode = mode
+                    } else {
+                        file.skipped.append("mode (unreadable)")
+                    }
                 }
             }
             if let secrets = entry.first(where: { $0.key == "secrets" })?.value.anyMapping() {

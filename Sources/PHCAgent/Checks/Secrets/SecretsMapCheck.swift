@@ -13,7 +13,9 @@ public struct SecretsMapCheck: HostCheck {
     public let explicitPaths: Set<String>
     public let timeout: Duration
 
-    public init(mapPath: String, maxAge: Thresholds<Duration>?, explicitPaths: Set<String>, timeout: Duration = .seconds(3)) {
+    public init(
+        mapPath: String, maxAge: Thresholds<Duration>?, explicitPaths: Set<String>, timeout: Duration = .seconds(3)
+    ) {
         self.mapPath = mapPath
         self.maxAge = maxAge
         self.explicitPaths = explicitPaths
@@ -41,7 +43,9 @@ public struct SecretsMapCheck: HostCheck {
         switch loaded {
         case .success(let value): map = value
         case .failure(let error):
-            return CheckReport(mapResult(.unknown, "cannot use the secrets map: \(error.issues.first?.description ?? "")", start: start))
+            return CheckReport(
+                mapResult(
+                    .unknown, "cannot use the secrets map: \(error.issues.first?.description ?? "")", start: start))
         }
         var results: [CheckResult] = []
         for file in map.files where !explicitPaths.contains(file.path) {
@@ -60,6 +64,7 @@ public struct SecretsMapCheck: HostCheck {
     }
 
     private func mapResult(_ status: CheckStatus, _ summary: String, start: Int64) -> CheckResult {
-        CheckResult(id: id, kind: kind, status: status, summary: summary, durationMs: Monotonic.millisecondsSince(start))
+        CheckResult(
+            id: id, kind: kind, status: status, summary: summary, durationMs: Monotonic.millisecondsSince(start))
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 internal import PHCConfig
 internal import PHCCore
@@ -36,11 +36,12 @@ public struct SystemdCheck: HostCheck {
         switch await show(names, context: context) {
         case .success(let blocks): shown = blocks
         case .failure(let reason):
-            return CheckReport(results: resultIDs.map { id in
-                CheckResult(
-                    id: id, kind: id.hasPrefix("unit:") ? "unit" : "timer", status: .unknown,
-                    summary: reason.description, durationMs: Monotonic.millisecondsSince(start))
-            })
+            return CheckReport(
+                results: resultIDs.map { id in
+                    CheckResult(
+                        id: id, kind: id.hasPrefix("unit:") ? "unit" : "timer", status: .unknown,
+                        summary: reason.description, durationMs: Monotonic.millisecondsSince(start))
+                })
         }
         var byName: [String: [String: String]] = [:]
         for (name, block) in zip(names, shown) { byName[name] = block }
@@ -55,7 +56,8 @@ public struct SystemdCheck: HostCheck {
         for unit in configuration.units {
             let id = "unit:\(unit.name)"
             guard let block = byName[unit.name] else {
-                report.results.append(CheckResult(id: id, kind: "unit", status: .unknown, summary: "systemctl said nothing about it"))
+                report.results.append(
+                    CheckResult(id: id, kind: "unit", status: .unknown, summary: "systemctl said nothing about it"))
                 continue
             }
             let (result, memory) = evaluate(unit: unit, block, previous: context.memory[id])
@@ -65,10 +67,12 @@ public struct SystemdCheck: HostCheck {
         for timer in configuration.timers {
             let id = "timer:\(timer.name)"
             guard let block = byName[timer.name] else {
-                report.results.append(CheckResult(id: id, kind: "timer", status: .unknown, summary: "systemctl said nothing about it"))
+                report.results.append(
+                    CheckResult(id: id, kind: "timer", status: .unknown, summary: "systemctl said nothing about it"))
                 continue
             }
-            report.results.append(evaluate(timer: timer, block, service: block["Unit"].flatMap { byName[$0] }, now: context.now))
+            report.results.append(
+                evaluate(timer: timer, block, service: block["Unit"].flatMap { byName[$0] }, now: context.now))
         }
         let elapsed = Monotonic.millisecondsSince(start)
         for index in report.results.indices { report.results[index].durationMs = elapsed }
@@ -134,7 +138,8 @@ public struct SystemdCheck: HostCheck {
             }
         }
         if let before = previous?["n_restarts"].flatMap({ Int64($0) }), restarts > before {
-            findings.add(.warn, "restarted \(restarts - before) time\(restarts - before == 1 ? "" : "s") since the last run")
+            findings.add(
+                .warn, "restarted \(restarts - before) time\(restarts - before == 1 ? "" : "s") since the last run")
         }
         let summary = findings.summary(details: "\(active) (\(sub)), \(restarts) restart\(restarts == 1 ? "" : "s")")
         return (
@@ -166,7 +171,8 @@ public struct SystemdCheck: HostCheck {
             observations["since_last_s"] = .int(age)
             details.append("fired \(DurationText.format(.seconds(age))) ago")
             if let limit = timer.maxSinceLast, age > limit.milliseconds / 1000 {
-                findings.add(.crit, "last fired \(DurationText.format(.seconds(age))) ago (limit \(DurationText.format(limit)))")
+                findings.add(
+                    .crit, "last fired \(DurationText.format(.seconds(age))) ago (limit \(DurationText.format(limit)))")
             }
         } else {
             details.append("never fired")
@@ -186,7 +192,8 @@ public struct SystemdCheck: HostCheck {
             }
         }
         return CheckResult(
-            id: id, kind: "timer", status: findings.status, summary: findings.summary(details: details.joined(separator: ", ")),
+            id: id, kind: "timer", status: findings.status,
+            summary: findings.summary(details: details.joined(separator: ", ")),
             observations: observations)
     }
 }
