@@ -98,3 +98,7 @@ const char *ccurl_version(void) {
     if (!ccurl_load()) return NULL;
     return api.version_info(CURLVERSION_NOW)->version;
 }
+unsigned int ccurl_version_num(void) {
+    if (!ccurl_load()) return 0;
+    return api.version_info(CURLVERSION_NOW)->version_num;
+}

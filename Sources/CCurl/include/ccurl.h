@@ -36,5 +36,7 @@ struct curl_slist *_Nullable ccurl_slist_append(struct curl_slist *_Nullable lis
 void ccurl_slist_free_all(struct curl_slist *_Nullable list);
 /// "7.88.1", or NULL when libcurl cannot be loaded.
 const char *_Nullable ccurl_version(void);
+/// LIBCURL_VERSION_NUM of the loaded library (0x075801 for 7.88.1), 0 when not loaded.
+unsigned int ccurl_version_num(void);
 
 #endif

@@ -1,0 +1,110 @@
+import Foundation
+import PHCTestSupport
+import Testing
+
+@testable import PHCCore
+
+@Suite("HTTP over libcurl against a loopback server")
+struct HTTPClientTests {
+    let client = CurlHTTPClient()
+
+    @Test("any status is a response: 200 with its body, 503 too; redirects are not followed unless asked")
+    func responses() async throws {
+        let server = try LoopbackHTTPServer { request in
+            switch request.path {
+            case "/ok": .respond(status: 200, body: #"{"ok":true}"#)
+            case "/moved": .redirect(to: "/ok")
+            default: .respond(status: 503, body: "loading", contentType: "text/plain")
+            }
+        }
+        defer { server.stop() }
+        let ok = try await client.get(HTTPRequest(url: server.baseURL + "/ok"))
+        #expect(ok.status == 200 && ok.text == #"{"ok":true}"# && ok.contentType == "application/json")
+        let busy = try await client.get(HTTPRequest(url: server.baseURL + "/health"))
+        #expect(busy.status == 503 && busy.text == "loading")
+        #expect(try await client.get(HTTPRequest(url: server.baseURL + "/moved")).status == 302)
+        #expect(try await client.get(HTTPRequest(url: server.baseURL + "/moved", followRedirects: true)).status == 200)
+    }
+
+    @Test("a refused connection is its own kind of error, naming the URL")
+    func refused() async throws {
+        let server = try LoopbackHTTPServer { _ in .respond(status: 200, body: "") }
+        let url = server.baseURL + "/health"
+        server.stop()
+        let error = await #expect(throws: HTTPClientError.self) { try await client.get(HTTPRequest(url: url)) }
+        #expect(error?.isConnectionRefused == true)
+        #expect(error?.description.hasPrefix("GET \(url): ") == true)
+    }
+
+    @Test("a server that never answers, or drips too slowly, ends at the timeout")
+    func timeouts() async throws {
+        let server = try LoopbackHTTPServer { request in
+            request.path == "/drip" ? .drip(chunk: "x", chunks: 50, interval: 0.2) : .never
+        }
+        defer { server.stop() }
+        for path in ["/never", "/drip"] {
+            let start = Date()
+            let error = await #expect(throws: HTTPClientError.self) {
+                try await client.get(HTTPRequest(url: server.baseURL + path, timeout: .milliseconds(600)))
+            }
+            guard case .timedOut? = error?.kind else {
+                Issue.record("\(path): expected a timeout, got \(String(describing: error))")
+                continue
+            }
+            #expect(Date().timeIntervalSince(start) < 3, "\(path)")
+        }
+    }
+
+    @Test("a body over the cap is refused")
+    func bodyCap() async throws {
+        let big = String(repeating: "0123456789", count: 20_000)
+        let server = try LoopbackHTTPServer { _ in .respond(status: 200, body: big, contentType: "text/plain") }
+        defer { server.stop() }
+        let error = await #expect(throws: HTTPClientError.self) {
+            try await client.get(HTTPRequest(url: server.baseURL + "/metrics", maxBodyBytes: 64 * 1024))
+        }
+        #expect(error?.kind == .bodyTooLarge(limit: 64 * 1024))
+        #expect(try await client.get(HTTPRequest(url: server.baseURL + "/metrics")).body.count == 200_000)
+    }
+
+    @Test("the bearer token is sent, and appears in no error; credentials in URLs are redacted")
+    func bearerToken() async throws {
+        let token = "canary-token-\(UInt64.random(in: 1...UInt64.max))"
+        let server = try LoopbackHTTPServer { request in
+            request.path == "/slow" ? .never : .respond(status: 200, body: "[]")
+        }
+        defer { server.stop() }
+        _ = try await client.get(HTTPRequest(url: server.baseURL + "/v1/models", bearerToken: token))
+        #expect(server.requests.first?.headers["authorization"] == "Bearer \(token)")
+        let url = "http://admin:\(token)@127.0.0.1:\(server.port)/slow"
+        let error = await #expect(throws: HTTPClientError.self) {
+            try await client.get(HTTPRequest(url: url, timeout: .milliseconds(300), bearerToken: token))
+        }
+        let text = String(describing: error)
+        #expect(!text.contains(token), "\(text)")
+        #expect(error?.url == "http://127.0.0.1:\(server.port)/slow")
+    }
+
+    @Test(
+        "only http and https",
+        arguments: ["file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://x", "/relative", "127.0.0.1:80"])
+    func schemes(url: String) async {
+        let error = await #expect(throws: HTTPClientError.self) { try await client.get(HTTPRequest(url: url)) }
+        #expect(error?.kind == .unsupportedScheme || error?.kind == .invalidURL)
+    }
+
+    @Test("twenty requests to a silent server at once take one timeout, not twenty")
+    func concurrency() async throws {
+        let server = try LoopbackHTTPServer { _ in .never }
+        defer { server.stop() }
+        let start = Date()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    _ = try? await client.get(HTTPRequest(url: server.baseURL + "/", timeout: .milliseconds(800)))
+                }
+            }
+        }
+        #expect(Date().timeIntervalSince(start) < 4)
+    }
+}
