@@ -162,7 +162,9 @@ public struct AgentRunner: Sendable {
             store = try StateStore(directory: configuration.stateDir, lockWait: configuration.deadline / 4)
         } catch { throw .state(error) }
         let memory = Self.peekState(stateDir: store.directory).memory
-        return await runChecks(memory: memory, selectors: selectors).results.filter { Self.matches($0.id, selectors) }
+        return await runChecks(memory: memory, selectors: selectors, detailed: true).results.filter {
+            Self.matches($0.id, selectors)
+        }
     }
 
     static func matches(_ id: String, _ selectors: [String]) -> Bool {
@@ -172,13 +174,14 @@ public struct AgentRunner: Sendable {
 
     /// Runs the checks (those with a result matching `selectors`; all when empty) and
     /// returns their results in configuration order, with what they want remembered.
-    public func runChecks(memory: [String: [String: String]], selectors: [String] = [], budget: Duration? = nil) async
-        -> Checked
-    {
+    public func runChecks(
+        memory: [String: [String: String]], selectors: [String] = [], budget: Duration? = nil, detailed: Bool = false
+    ) async -> Checked {
         let budget = budget ?? Self.checkBudget(deadline: configuration.deadline)
         let context = CheckContext(
             device: configuration.device, now: clock.now(), stateDir: configuration.stateDir, memory: memory,
-            probe: FilesystemProbe(stateDirectory: configuration.stateDir, clock: clock), logger: logger)
+            probe: FilesystemProbe(stateDirectory: configuration.stateDir, clock: clock), logger: logger,
+            detailed: detailed)
         var checks = CheckCatalog.checks(for: configuration, mountTablePath: mountTablePath)
         if !selectors.isEmpty {
             checks = checks.filter { check in check.resultIDs.contains { Self.matches($0, selectors) } }

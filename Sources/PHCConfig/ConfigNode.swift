@@ -84,6 +84,12 @@ public struct ConfigNode {
         }
     }
 
+    /// Whether the value is a quoted scalar (`"true"` is text, `true` is a flag).
+    public var isQuoted: Bool {
+        guard case .scalar(let scalar) = node else { return false }
+        return scalar.style == .singleQuoted || scalar.style == .doubleQuoted
+    }
+
     /// Whether the value is a mapping (for fields that accept a word or a mapping).
     public var isMapping: Bool {
         if case .mapping = node { return true }

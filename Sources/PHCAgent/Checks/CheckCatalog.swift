@@ -11,6 +11,7 @@ enum CheckCatalog {
         checks += secrets.files.map { SecretFileCheck($0) }
         if !configuration.systemd.isEmpty { checks.append(SystemdCheck(configuration.systemd)) }
         checks += configuration.markers.map { MarkerCheck($0) }
+        if let gpu = configuration.gpu { checks.append(GPUCheck(gpu)) }
         checks.append(SystemCheck(configuration.system))
         return checks
     }

@@ -45,12 +45,15 @@ public struct CheckContext: Sendable {
     public var mounts: MountGate
     public var probe: FilesystemProbe
     public var processes: ProcessRunner
+    public var http: CurlHTTPClient
     public var logger: Logger
+    /// Run the slower, detailed queries now (`phc-agent check` asks for them).
+    public var detailed: Bool
 
     public init(
         device: String, now: Timestamp, stateDir: String, memory: [String: [String: String]] = [:],
         mounts: MountGate = MountGate(), probe: FilesystemProbe, processes: ProcessRunner = ProcessRunner(),
-        logger: Logger
+        http: CurlHTTPClient = CurlHTTPClient(), logger: Logger, detailed: Bool = false
     ) {
         self.device = device
         self.now = now
@@ -59,7 +62,9 @@ public struct CheckContext: Sendable {
         self.mounts = mounts
         self.probe = probe
         self.processes = processes
+        self.http = http
         self.logger = logger
+        self.detailed = detailed
     }
 }
 

@@ -82,13 +82,24 @@ extension AgentConfiguration {
             configuration.spoolLimit = Int(value)
         }
         if let node = root["checks"],
-            let checks = node.mapping(allowedKeys: ["mounts", "secrets", "systemd", "markers", "system"])
+            let checks = node.mapping(allowedKeys: [
+                "mounts", "secrets", "systemd", "markers", "system", "gpu", "inference", "http", "containers",
+                "tailscale", "kernel",
+            ])
         {
             configuration.mounts = checks["mounts"].flatMap { readMounts($0, base: base) } ?? []
             configuration.secrets = checks["secrets"].flatMap { readSecrets($0, base: base) } ?? SecretsConfiguration()
             configuration.systemd = checks["systemd"].flatMap { readSystemd($0, base: base) } ?? SystemdConfiguration()
             configuration.markers = checks["markers"].flatMap { readMarkers($0, base: base) } ?? []
             configuration.system = checks["system"].flatMap(readSystem) ?? SystemCheckConfiguration()
+            if checks.contains("gpu") { configuration.gpu = readGPU(checks["gpu"], base: base) }
+            configuration.inference = checks["inference"].flatMap { readInference($0, base: base) } ?? []
+            configuration.http = checks["http"].flatMap { readHTTP($0, base: base) } ?? []
+            if checks.contains("containers") {
+                configuration.containers = readContainers(checks["containers"], base: base)
+            }
+            if checks.contains("tailscale") { configuration.tailscale = readTailscale(checks["tailscale"], base: base) }
+            if checks.contains("kernel") { configuration.kernel = readKernel(checks["kernel"], base: base) }
         }
         validateTimeouts(configuration, root: root)
         try document.throwIfIssues()
@@ -241,14 +252,16 @@ extension AgentConfiguration {
                     + "\(DurationText.format(deadline)); runs would overlap")
         }
         let budget = AgentRunner.checkBudget(deadline: deadline)
-        for mount in configuration.mounts where mount.timeout > budget {
+        var timeouts: [(String, Duration)] = configuration.mounts.map { ("mount \($0.path)", $0.timeout) }
+        if !configuration.systemd.isEmpty { timeouts.append(("systemd", configuration.systemd.timeout)) }
+        if let gpu = configuration.gpu { timeouts.append(("gpu", gpu.timeout)) }
+        timeouts += configuration.inference.map { ("inference \($0.name)", $0.timeout) }
+        timeouts += configuration.http.map { ("http \($0.name)", $0.timeout) }
+        if let containers = configuration.containers { timeouts.append(("containers", containers.timeout)) }
+        if let tailscale = configuration.tailscale { timeouts.append(("tailscale", tailscale.timeout)) }
+        for (label, timeout) in timeouts where timeout > budget {
             root["checks"]?.report(
-                "mount \(mount.path): timeout \(DurationText.format(mount.timeout)) does not fit the deadline "
-                    + "(\(DurationText.format(deadline)) leaves \(DurationText.format(budget)) for checks)")
-        }
-        if !configuration.systemd.isEmpty, configuration.systemd.timeout > budget {
-            root["checks"]?.report(
-                "systemd: timeout \(DurationText.format(configuration.systemd.timeout)) does not fit the deadline "
+                "\(label): timeout \(DurationText.format(timeout)) does not fit the deadline "
                     + "(\(DurationText.format(deadline)) leaves \(DurationText.format(budget)) for checks)")
         }
     }

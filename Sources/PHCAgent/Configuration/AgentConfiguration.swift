@@ -29,6 +29,12 @@ public struct AgentConfiguration: Sendable {
     public var systemd: SystemdConfiguration
     public var markers: [MarkerCheckConfiguration]
     public var system: SystemCheckConfiguration
+    public var gpu: GPUCheckConfiguration?
+    public var inference: [InferenceCheckConfiguration] = []
+    public var http: [HTTPCheckConfiguration] = []
+    public var containers: ContainersCheckConfiguration?
+    public var tailscale: TailscaleCheckConfiguration?
+    public var kernel: KernelLogCheckConfiguration?
 
     public static let defaultPath = "/etc/phc/agent.yaml"
 }
