@@ -12,6 +12,8 @@ enum CheckCatalog {
         if !configuration.systemd.isEmpty { checks.append(SystemdCheck(configuration.systemd)) }
         checks += configuration.markers.map { MarkerCheck($0) }
         if let gpu = configuration.gpu { checks.append(GPUCheck(gpu)) }
+        checks += configuration.inference.map { InferenceCheck($0) }
+        checks += configuration.http.map { HTTPCheck($0) }
         checks.append(SystemCheck(configuration.system))
         return checks
     }

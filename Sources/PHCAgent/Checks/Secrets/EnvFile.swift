@@ -3,6 +3,7 @@
 #else
     import Foundation
 #endif
+internal import PHCCore
 
 /// The key names of a `KEY=value` env file, and which of them have a value.
 ///
@@ -67,5 +68,37 @@ struct EnvFileKeys: Equatable {
         if first == UInt8(ascii: "#") { return true }
         if value.count == 2, (first == 34 || first == 39), value.last == first { return true }
         return false
+    }
+}
+
+/// Reads one value from an env file, for a bearer token. The value goes straight
+/// into a request header; errors name the file and the key, never the value.
+enum EnvFileValue {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func read(key: String, from path: String) throws(Failure) -> String {
+        let data: Data
+        do {
+            data = try FileReader.read(path, limit: 1024 * 1024)
+        } catch {
+            throw Failure(description: "token_file \(error.description)")
+        }
+        var found: String?
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            var text = String(decoding: line, as: UTF8.self).trimmed()
+            if text.hasPrefix("export ") { text = String(text.dropFirst(7)).trimmed() }
+            guard let equals = text.firstIndex(of: "="), text[..<equals].trimmed() == key else { continue }
+            var value = text[text.index(after: equals)...].trimmed()
+            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+                value = String(value.dropFirst().dropLast())
+            }
+            found = value
+        }
+        guard let found, !found.isEmpty else {
+            throw Failure(description: "token_file \(path) has no value for \(key)")
+        }
+        return found
     }
 }
