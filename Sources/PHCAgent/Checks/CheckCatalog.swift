@@ -14,6 +14,9 @@ enum CheckCatalog {
         if let gpu = configuration.gpu { checks.append(GPUCheck(gpu)) }
         checks += configuration.inference.map { InferenceCheck($0) }
         checks += configuration.http.map { HTTPCheck($0) }
+        if let containers = configuration.containers { checks.append(ContainersCheck(containers)) }
+        if let tailscale = configuration.tailscale { checks.append(TailscaleCheck(tailscale)) }
+        if let kernel = configuration.kernel { checks.append(KernelLogCheck(kernel)) }
         checks.append(SystemCheck(configuration.system))
         return checks
     }
