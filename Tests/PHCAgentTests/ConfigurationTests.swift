@@ -70,6 +70,75 @@ struct ConfigurationTests {
         #expect(configuration.markers[0].nonzero == ["bytes"])
     }
 
+    @Test("GPU, inference, HTTP, containers, Tailscale and kernel keys")
+    func probeKeys() throws {
+        let text = """
+            checks:
+              gpu:
+                nvidia_smi: /usr/bin/nvidia-smi
+                temperature_c: {warn: 75, crit: 88}
+                memory_used: {warn: 90%, crit: 11GiB}
+                details_every: 5
+              inference:
+                - name: armitage-vllm
+                  url: http://127.0.0.1:8000
+                  model: qwen2.5-7b-armitage
+                  optional: true
+                  max_model_len: 32768
+                  token_file: /opt/vllm/.env
+                  token_key: VLLM_API_KEY
+                - {name: ollama, url: "http://127.0.0.1:11434", kind: ollama, model: llama3}
+              http:
+                - name: nextcloud
+                  url: http://127.0.0.1:8080/status.php
+                  expect_json: {installed: true, maintenance: false, version: "29", count: 3}
+              containers: {expect: [litellm]}
+              tailscale: {key_expiry: {warn: 14d, crit: 2d}}
+              kernel:
+            """
+        let configuration = try AgentConfiguration.parse(text, file: "/etc/phc/agent.yaml")
+        let gpu = try #require(configuration.gpu)
+        #expect(gpu.nvidiaSMI == "/usr/bin/nvidia-smi" && gpu.detailsEvery == 5)
+        #expect(gpu.temperatureC == Thresholds(warn: 75, crit: 88))
+        #expect(gpu.memoryUsed == Thresholds(warn: .percent(90), crit: .bytes(11 * 1_073_741_824)))
+        #expect(configuration.inference.count == 2)
+        #expect(configuration.inference[0].kind == .vllm && configuration.inference[0].optional)
+        #expect(configuration.inference[0].token == TokenSource(file: "/opt/vllm/.env", key: "VLLM_API_KEY"))
+        #expect(configuration.inference[1].kind == .ollama && configuration.inference[1].timeout == .seconds(5))
+        #expect(
+            configuration.http[0].expectJSON == [
+                "installed": .bool(true), "maintenance": .bool(false), "version": .string("29"), "count": .number(3),
+            ])
+        #expect(configuration.containers?.expect == ["litellm"])
+        #expect(configuration.tailscale?.keyExpiry == Thresholds(warn: .seconds(14 * 86400), crit: .seconds(2 * 86400)))
+        #expect(configuration.kernel?.patterns == KernelLogCheckConfiguration.defaultPatterns)
+    }
+
+    @Test(
+        "probe mistakes are refused",
+        arguments: [
+            ("checks:\n  inference:\n    - {name: a, url: ftp://x, model: m}\n", "is not an http:// or https:// URL"),
+            (
+                "checks:\n  inference:\n    - {name: a, url: http://x, model: m, kind: tgi}\n",
+                "'tgi' is not one of vllm, openai, ollama"
+            ),
+            ("checks:\n  inference:\n    - {name: a, url: http://x}\n", "missing required key 'model'"),
+            (
+                "checks:\n  http:\n    - {name: a, url: http://x, token_file: /e}\n",
+                "give both token_file and token_key"
+            ),
+            ("checks:\n  http:\n    - {name: a, url: http://x}\n    - {name: a, url: http://y}\n", "'a' is used twice"),
+            (
+                "deadline: 8s\ninterval: 60s\nchecks:\n  gpu: {timeout: 10s}\n",
+                "gpu: timeout 10s does not fit the deadline"
+            ),
+            ("checks:\n  kernel: {patterns: []}\n", "give at least one pattern"),
+        ])
+    func probeErrors(text: String, message: String) throws {
+        let error = #expect(throws: ConfigError.self) { try AgentConfiguration.parse(text, file: "agent.yaml") }
+        #expect(error?.description.contains(message) == true, "\(error?.description ?? "")")
+    }
+
     @Test("defaults: host name as device, /etc/phc paths, 60s interval, 20s deadline")
     func defaults() throws {
         let configuration = try AgentConfiguration.parse("", file: "/etc/phc/agent.yaml", hostName: "wintermute")
