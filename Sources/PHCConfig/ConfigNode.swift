@@ -171,6 +171,18 @@ public struct ConfigNode {
         return value
     }
 
+    /// A check's timeout, which must fit in the part of the run's deadline given to checks.
+    public func timeout(within budget: Duration, minimum: Duration = .milliseconds(10)) -> Duration? {
+        guard let value = duration(minimum: minimum) else { return nil }
+        guard value <= budget else {
+            report(
+                "\(DurationText.format(value)) does not fit in the \(DurationText.format(budget)) the deadline leaves for "
+                    + "checks (lower it, or raise deadline)")
+            return nil
+        }
+        return value
+    }
+
     /// A size (`512MiB`, `50GiB`) or a percentage (`5%`).
     public func amount() -> Amount? {
         guard let text = string() else { return nil }

@@ -130,7 +130,7 @@ struct ConfigurationTests {
             ("checks:\n  http:\n    - {name: a, url: http://x}\n    - {name: a, url: http://y}\n", "'a' is used twice"),
             (
                 "deadline: 8s\ninterval: 60s\nchecks:\n  gpu: {timeout: 10s}\n",
-                "gpu: timeout 10s does not fit the deadline"
+                "10s does not fit in the 6s the deadline leaves for checks"
             ),
             ("checks:\n  kernel: {patterns: []}\n", "give at least one pattern"),
         ])
@@ -204,7 +204,10 @@ struct ConfigurationTests {
         arguments: [
             ("device: Not_Valid!\n", "is not a usable device name"),
             ("interval: 10s\ndeadline: 20s\n", "runs would overlap"),
-            ("deadline: 4s\nchecks:\n  mounts:\n    - path: /a\n      timeout: 5s\n", "does not fit the deadline"),
+            (
+                "deadline: 4s\nchecks:\n  mounts:\n    - path: /a\n      timeout: 5s\n",
+                "does not fit in the 3s the deadline leaves for checks"
+            ),
             (
                 "checks:\n  mounts:\n    - path: /a\n      read_only: true\n      write_probe: true\n",
                 "write probe cannot succeed"

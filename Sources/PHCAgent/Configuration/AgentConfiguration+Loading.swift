@@ -81,24 +81,30 @@ extension AgentConfiguration {
         if let node = root["spool_limit"], let value = node.int(in: 1...1_000_000) {
             configuration.spoolLimit = Int(value)
         }
+        // Timeouts must fit in what the deadline leaves for checks; defaults are shortened to fit.
+        let budget = AgentRunner.checkBudget(deadline: configuration.deadline)
         if let node = root["checks"],
             let checks = node.mapping(allowedKeys: [
                 "mounts", "secrets", "systemd", "markers", "system", "gpu", "inference", "http", "containers",
                 "tailscale", "kernel",
             ])
         {
-            configuration.mounts = checks["mounts"].flatMap { readMounts($0, base: base) } ?? []
+            configuration.mounts = checks["mounts"].flatMap { readMounts($0, base: base, budget: budget) } ?? []
             configuration.secrets = checks["secrets"].flatMap { readSecrets($0, base: base) } ?? SecretsConfiguration()
-            configuration.systemd = checks["systemd"].flatMap { readSystemd($0, base: base) } ?? SystemdConfiguration()
+            configuration.systemd =
+                checks["systemd"].flatMap { readSystemd($0, base: base, budget: budget) } ?? SystemdConfiguration()
             configuration.markers = checks["markers"].flatMap { readMarkers($0, base: base) } ?? []
             configuration.system = checks["system"].flatMap(readSystem) ?? SystemCheckConfiguration()
-            if checks.contains("gpu") { configuration.gpu = readGPU(checks["gpu"], base: base) }
-            configuration.inference = checks["inference"].flatMap { readInference($0, base: base) } ?? []
-            configuration.http = checks["http"].flatMap { readHTTP($0, base: base) } ?? []
+            if checks.contains("gpu") { configuration.gpu = readGPU(checks["gpu"], base: base, budget: budget) }
+            configuration.inference =
+                checks["inference"].flatMap { readInference($0, base: base, budget: budget) } ?? []
+            configuration.http = checks["http"].flatMap { readHTTP($0, base: base, budget: budget) } ?? []
             if checks.contains("containers") {
-                configuration.containers = readContainers(checks["containers"], base: base)
+                configuration.containers = readContainers(checks["containers"], base: base, budget: budget)
             }
-            if checks.contains("tailscale") { configuration.tailscale = readTailscale(checks["tailscale"], base: base) }
+            if checks.contains("tailscale") {
+                configuration.tailscale = readTailscale(checks["tailscale"], base: base, budget: budget)
+            }
             if checks.contains("kernel") { configuration.kernel = readKernel(checks["kernel"], base: base) }
         }
         validateTimeouts(configuration, root: root)
@@ -106,7 +112,9 @@ extension AgentConfiguration {
         return configuration
     }
 
-    private static func readMounts(_ node: ConfigNode, base: PathResolver) -> [MountCheckConfiguration]? {
+    private static func readMounts(_ node: ConfigNode, base: PathResolver, budget: Duration)
+        -> [MountCheckConfiguration]?
+    {
         guard let items = node.sequence() else { return nil }
         var seen: Set<String> = []
         return items.compactMap { item in
@@ -120,9 +128,10 @@ extension AgentConfiguration {
             else { return nil }
             if !seen.insert(path).inserted { pathNode.report("\(path) is listed twice") }
             var mount = MountCheckConfiguration(path: path)
+            mount.timeout = min(mount.timeout, budget)
             mount.fstype = mapping["fstype"]?.nonEmptyString()
             mount.source = mapping["source"]?.nonEmptyString()
-            if let value = mapping["timeout"]?.duration(minimum: .milliseconds(10)) { mount.timeout = value }
+            if let value = mapping["timeout"]?.timeout(within: budget) { mount.timeout = value }
             if let value = mapping["read_only"]?.bool() { mount.readOnly = value }
             if let value = mapping["write_probe"]?.bool() { mount.writeProbe = value }
             mount.minFree = mapping["min_free"]?.thresholds { $0.amount() }
@@ -164,9 +173,10 @@ extension AgentConfiguration {
         return secrets
     }
 
-    private static func readSystemd(_ node: ConfigNode, base: PathResolver) -> SystemdConfiguration? {
+    private static func readSystemd(_ node: ConfigNode, base: PathResolver, budget: Duration) -> SystemdConfiguration? {
         guard let mapping = node.mapping(allowedKeys: ["units", "timers", "systemctl", "timeout"]) else { return nil }
         var systemd = SystemdConfiguration()
+        systemd.timeout = min(systemd.timeout, budget)
         systemd.units =
             mapping["units"]?.sequence()?.compactMap { item -> UnitExpectation? in
                 if !item.isMapping {
@@ -195,7 +205,7 @@ extension AgentConfiguration {
         if let node = mapping["systemctl"], let value = node.nonEmptyString() {
             systemd.systemctl = value.contains("/") ? base.resolve(value) : value
         }
-        if let value = mapping["timeout"]?.duration(minimum: .milliseconds(10)) { systemd.timeout = value }
+        if let value = mapping["timeout"]?.timeout(within: budget) { systemd.timeout = value }
         return systemd
     }
 
@@ -250,19 +260,6 @@ extension AgentConfiguration {
             node.report(
                 "interval \(DurationText.format(configuration.interval)) is shorter than deadline "
                     + "\(DurationText.format(deadline)); runs would overlap")
-        }
-        let budget = AgentRunner.checkBudget(deadline: deadline)
-        var timeouts: [(String, Duration)] = configuration.mounts.map { ("mount \($0.path)", $0.timeout) }
-        if !configuration.systemd.isEmpty { timeouts.append(("systemd", configuration.systemd.timeout)) }
-        if let gpu = configuration.gpu { timeouts.append(("gpu", gpu.timeout)) }
-        timeouts += configuration.inference.map { ("inference \($0.name)", $0.timeout) }
-        timeouts += configuration.http.map { ("http \($0.name)", $0.timeout) }
-        if let containers = configuration.containers { timeouts.append(("containers", containers.timeout)) }
-        if let tailscale = configuration.tailscale { timeouts.append(("tailscale", tailscale.timeout)) }
-        for (label, timeout) in timeouts where timeout > budget {
-            root["checks"]?.report(
-                "\(label): timeout \(DurationText.format(timeout)) does not fit the deadline "
-                    + "(\(DurationText.format(deadline)) leaves \(DurationText.format(budget)) for checks)")
         }
     }
 }

@@ -9,15 +9,16 @@ extension AgentConfiguration {
     }
 
     /// `gpu:` (an empty `gpu:` turns the check on with defaults).
-    static func readGPU(_ node: ConfigNode?, base: PathResolver) -> GPUCheckConfiguration {
+    static func readGPU(_ node: ConfigNode?, base: PathResolver, budget: Duration) -> GPUCheckConfiguration {
         var gpu = GPUCheckConfiguration()
+        gpu.timeout = min(gpu.timeout, budget)
         guard let node,
             let mapping = node.mapping(allowedKeys: [
                 "nvidia_smi", "timeout", "temperature_c", "memory_used", "details_every",
             ])
         else { return gpu }
         if let value = program(mapping["nvidia_smi"], base: base) { gpu.nvidiaSMI = value }
-        if let value = mapping["timeout"]?.duration(minimum: .milliseconds(100)) { gpu.timeout = value }
+        if let value = mapping["timeout"]?.timeout(within: budget, minimum: .milliseconds(100)) { gpu.timeout = value }
         if let value = mapping["temperature_c"]?.thresholds({ $0.double(in: 0...200) }) { gpu.temperatureC = value }
         if let value = mapping["memory_used"]?.thresholds({ $0.amount() }) { gpu.memoryUsed = value }
         if let value = mapping["details_every"]?.int(in: 1...10_000) { gpu.detailsEvery = Int(value) }
@@ -45,7 +46,9 @@ extension AgentConfiguration {
         return text
     }
 
-    static func readInference(_ node: ConfigNode, base: PathResolver) -> [InferenceCheckConfiguration]? {
+    static func readInference(_ node: ConfigNode, base: PathResolver, budget: Duration)
+        -> [InferenceCheckConfiguration]?
+    {
         var seen: Set<String> = []
         return node.sequence()?.compactMap { item in
             guard
@@ -58,6 +61,7 @@ extension AgentConfiguration {
             else { return nil }
             if !seen.insert(name).inserted { mapping["name"]?.report("'\(name)' is used twice") }
             var server = InferenceCheckConfiguration(name: name, url: url, model: model)
+            server.timeout = min(server.timeout, budget)
             if let kindNode = mapping["kind"], let text = kindNode.string() {
                 if let kind = InferenceCheckConfiguration.Kind(rawValue: text) {
                     server.kind = kind
@@ -66,14 +70,16 @@ extension AgentConfiguration {
                 }
             }
             if let value = mapping["optional"]?.bool() { server.optional = value }
-            if let value = mapping["timeout"]?.duration(minimum: .milliseconds(100)) { server.timeout = value }
+            if let value = mapping["timeout"]?.timeout(within: budget, minimum: .milliseconds(100)) {
+                server.timeout = value
+            }
             server.maxModelLength = mapping["max_model_len"]?.int(in: 1...100_000_000)
             server.token = readToken(mapping, base: base)
             return server
         }
     }
 
-    static func readHTTP(_ node: ConfigNode, base: PathResolver) -> [HTTPCheckConfiguration]? {
+    static func readHTTP(_ node: ConfigNode, base: PathResolver, budget: Duration) -> [HTTPCheckConfiguration]? {
         var seen: Set<String> = []
         return node.sequence()?.compactMap { item in
             guard
@@ -86,6 +92,7 @@ extension AgentConfiguration {
             else { return nil }
             if !seen.insert(name).inserted { mapping["name"]?.report("'\(name)' is used twice") }
             var check = HTTPCheckConfiguration(name: name, url: url)
+            check.timeout = min(check.timeout, budget)
             if let value = mapping["expect_status"]?.int(in: 100...599) { check.expectStatus = Int(value) }
             check.expectBody = mapping["expect_body"]?.nonEmptyString()
             if let fields = mapping["expect_json"]?.anyMapping() {
@@ -102,31 +109,42 @@ extension AgentConfiguration {
                     }
                 }
             }
-            if let value = mapping["timeout"]?.duration(minimum: .milliseconds(100)) { check.timeout = value }
+            if let value = mapping["timeout"]?.timeout(within: budget, minimum: .milliseconds(100)) {
+                check.timeout = value
+            }
             if let value = mapping["follow_redirects"]?.bool() { check.followRedirects = value }
             check.token = readToken(mapping, base: base)
             return check
         }
     }
 
-    static func readContainers(_ node: ConfigNode?, base: PathResolver) -> ContainersCheckConfiguration {
+    static func readContainers(_ node: ConfigNode?, base: PathResolver, budget: Duration)
+        -> ContainersCheckConfiguration
+    {
         var containers = ContainersCheckConfiguration()
+        containers.timeout = min(containers.timeout, budget)
         guard let node, let mapping = node.mapping(allowedKeys: ["podman", "timeout", "expect"]) else {
             return containers
         }
         if let value = program(mapping["podman"], base: base) { containers.podman = value }
-        if let value = mapping["timeout"]?.duration(minimum: .milliseconds(100)) { containers.timeout = value }
+        if let value = mapping["timeout"]?.timeout(within: budget, minimum: .milliseconds(100)) {
+            containers.timeout = value
+        }
         containers.expect = mapping["expect"]?.stringList() ?? []
         return containers
     }
 
-    static func readTailscale(_ node: ConfigNode?, base: PathResolver) -> TailscaleCheckConfiguration {
+    static func readTailscale(_ node: ConfigNode?, base: PathResolver, budget: Duration) -> TailscaleCheckConfiguration
+    {
         var tailscale = TailscaleCheckConfiguration()
+        tailscale.timeout = min(tailscale.timeout, budget)
         guard let node, let mapping = node.mapping(allowedKeys: ["tailscale", "timeout", "key_expiry"]) else {
             return tailscale
         }
         if let value = program(mapping["tailscale"], base: base) { tailscale.tailscale = value }
-        if let value = mapping["timeout"]?.duration(minimum: .milliseconds(100)) { tailscale.timeout = value }
+        if let value = mapping["timeout"]?.timeout(within: budget, minimum: .milliseconds(100)) {
+            tailscale.timeout = value
+        }
         if let value = mapping["key_expiry"]?.thresholds({ $0.duration() }) { tailscale.keyExpiry = value }
         return tailscale
     }

@@ -1,5 +1,8 @@
 /// One structured observation of a check: a number (with its unit in the key,
 /// such as `free_bytes` or `statfs_ms`), a flag or a short string.
+///
+/// Numbers compare by value: JSON does not keep `41.0` apart from `41`, so a
+/// decoded `.int(41)` equals the `.double(41)` that was encoded.
 public enum ObservationValue: Codable, Sendable, Equatable, CustomStringConvertible {
     case int(Int64)
     case double(Double)
@@ -28,6 +31,16 @@ public enum ObservationValue: Codable, Sendable, Equatable, CustomStringConverti
             if value.isFinite { try container.encode(value) } else { try container.encodeNil() }
         case .bool(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
+        }
+    }
+
+    public static func == (lhs: ObservationValue, rhs: ObservationValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.bool(let a), .bool(let b)): a == b
+        case (.string(let a), .string(let b)): a == b
+        case (.int(let a), .int(let b)): a == b
+        default:
+            if let a = lhs.number, let b = rhs.number { a == b } else { false }
         }
     }
 
