@@ -86,6 +86,52 @@ struct HTTPClientTests {
     }
 
     @Test(
+        "TLS is verified: a self-signed server (a real openssl s_server) is refused",
+        .enabled(if: Command.which("openssl") != nil, "needs openssl"))
+    func tlsVerification() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let openssl = Command.which("openssl")!
+        _ = try await Command.run(
+            openssl,
+            [
+                "req", "-x509", "-newkey", "ed25519", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                "-keyout", directory.file("key.pem"), "-out", directory.file("cert.pem"),
+            ])
+        // A free port: bind, read it back, close.
+        let probe = try LoopbackHTTPServer { _ in .hangUp }
+        let port = probe.port
+        probe.stop()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: openssl)
+        server.arguments = [
+            "s_server", "-accept", "127.0.0.1:\(port)", "-cert", directory.file("cert.pem"), "-key",
+            directory.file("key.pem"), "-www", "-quiet",
+        ]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+        var lastError: HTTPClientError?
+        for _ in 0..<50 {
+            do {
+                _ = try await client.get(HTTPRequest(url: "https://127.0.0.1:\(port)/", timeout: .seconds(2)))
+                Issue.record("a self-signed certificate was accepted")
+                return
+            } catch {
+                lastError = error
+                if !error.isConnectionRefused { break }
+                try await Task.sleep(for: .milliseconds(100))  // s_server still starting
+            }
+        }
+        guard case .transport(_, let message)? = lastError?.kind else {
+            Issue.record("expected a TLS failure, got \(String(describing: lastError))")
+            return
+        }
+        #expect(message.contains("certificate"), "\(message)")
+    }
+
+    @Test(
         "only http and https",
         arguments: ["file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://x", "/relative", "127.0.0.1:80"])
     func schemes(url: String) async {
