@@ -151,6 +151,6 @@ struct HTTPClientTests {
                 }
             }
         }
-        #expect(Date().timeIntervalSince(start) < 4)
+        #expect(Date().timeIntervalSince(start) < 8, "one after the other would take 16 s")
     }
 }
