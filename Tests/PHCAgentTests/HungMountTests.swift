@@ -100,7 +100,7 @@ struct HungMountTests {
         for run in 1...2 {
             let started = Date()
             let outcome = try await sandbox.runner(configuration).run()
-            #expect(Date().timeIntervalSince(started) < 3.5, "a 3 s deadline")
+            #expect(Date().timeIntervalSince(started) < 4, "a 3 s deadline, plus scheduling slack")
             guard case .spooled(let reason, let waiting, _)? = outcome.publish else {
                 Issue.record("expected the manifest to be spooled, got \(String(describing: outcome.publish))")
                 return
