@@ -51,7 +51,7 @@ struct HTTPClientTests {
                 Issue.record("\(path): expected a timeout, got \(String(describing: error))")
                 continue
             }
-            #expect(Date().timeIntervalSince(start) < 3, "\(path)")
+            #expect(Date().timeIntervalSince(start) < 5, "\(path): a 0.6 s timeout")
         }
     }
 
