@@ -72,6 +72,43 @@ struct SystemdTests {
         #expect(report.memory["unit:litellm.service"] == ["n_restarts": "3"])
     }
 
+    @Test("a oneshot unit active (exited) is judged by its container: running ok, exited or missing crit")
+    func containerPayload() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let exited = "LoadState=loaded\nActiveState=active\nSubState=exited\nResult=success\nNRestarts=0\nType=oneshot"
+        let systemctl = try fakeSystemctl(
+            directory,
+            blocks: [
+                "litellm.service": "Id=litellm.service\n" + exited,
+                "nextcloud.service": "Id=nextcloud.service\n" + exited,
+                "gone.service": "Id=gone.service\n" + exited,
+            ])
+        let podman = try directory.write(
+            "podman",
+            """
+            #!/bin/sh
+            eval last=\\${$#}
+            case "$last" in
+              litellm) echo exited ;;
+              nextcloud) echo running ;;
+              *) echo "Error: no such container $last" >&2; exit 125 ;;
+            esac
+            """, mode: 0o755)
+        var configuration = SystemdConfiguration(
+            units: [
+                UnitExpectation(name: "litellm.service", container: "litellm"),
+                UnitExpectation(name: "nextcloud.service", container: "nextcloud"),
+                UnitExpectation(name: "gone.service", container: "gone"),
+            ],
+            systemctl: systemctl)
+        configuration.podman = podman
+        let results = await SystemdCheck(configuration).run(in: context(directory)).results
+        #expect(results.map(\.status) == [.crit, .ok, .crit], "\(results.map(\.summary))")
+        #expect(results[0].summary.hasPrefix("active (exited) but its container 'litellm' is exited"))
+        #expect(results[2].summary.hasPrefix("active (exited) but its container 'gone' is missing"))
+    }
+
     @Test("timers: stale and failed are crit, recent and enabled are ok")
     func timers() async throws {
         let directory = try TemporaryDirectory()

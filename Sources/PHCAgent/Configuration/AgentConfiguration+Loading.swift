@@ -102,6 +102,7 @@ extension AgentConfiguration {
             if checks.contains("containers") {
                 configuration.containers = readContainers(checks["containers"], base: base, budget: budget)
             }
+            if let podman = configuration.containers?.podman { configuration.systemd.podman = podman }
             if checks.contains("tailscale") {
                 configuration.tailscale = readTailscale(checks["tailscale"], base: base, budget: budget)
             }
@@ -182,11 +183,16 @@ extension AgentConfiguration {
                 if !item.isMapping {
                     return item.nonEmptyString().flatMap { unitName($0, node: item) }.map { UnitExpectation(name: $0) }
                 }
-                guard let unit = item.mapping(allowedKeys: ["name", "process"]),
+                guard let unit = item.mapping(allowedKeys: ["name", "process", "container"]),
                     let nameNode = unit.required("name"), let raw = nameNode.nonEmptyString(),
                     let name = unitName(raw, node: nameNode)
                 else { return nil }
-                return UnitExpectation(name: name, process: unit["process"]?.nonEmptyString())
+                if unit.contains("process") && unit.contains("container") {
+                    unit.owner.report("give process or container, not both")
+                }
+                return UnitExpectation(
+                    name: name, process: unit["process"]?.nonEmptyString(),
+                    container: unit["container"]?.nonEmptyString())
             } ?? []
         systemd.timers =
             mapping["timers"]?.sequence()?.compactMap { item -> TimerExpectation? in

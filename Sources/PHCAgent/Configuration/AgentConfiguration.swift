@@ -115,6 +115,8 @@ public struct SystemdConfiguration: Sendable, Equatable {
     /// The `systemctl` to run (a name on PATH or a path).
     public var systemctl: String
     public var timeout: Duration
+    /// The `podman` that looks at units' container payloads (`checks.containers.podman`).
+    public var podman = "podman"
 
     public init(
         units: [UnitExpectation] = [], timers: [TimerExpectation] = [], systemctl: String = "systemctl",
@@ -130,15 +132,17 @@ public struct SystemdConfiguration: Sendable, Equatable {
 }
 
 /// A unit that should be active. For a oneshot unit that stays `active (exited)`
-/// while its real work runs elsewhere, `process` names that work (a process name)
-/// and the check looks at it instead.
+/// while its real work runs elsewhere, `process` (a process name) or `container`
+/// (a podman container) names that work, and the check looks at it instead.
 public struct UnitExpectation: Sendable, Equatable {
     public var name: String
     public var process: String?
+    public var container: String?
 
-    public init(name: String, process: String? = nil) {
+    public init(name: String, process: String? = nil, container: String? = nil) {
         self.name = name
         self.process = process
+        self.container = container
     }
 }
 

@@ -52,6 +52,15 @@ public struct SystemdCheck: HostCheck {
             for (name, block) in zip(triggered, blocks) { byName[name] = block }
         }
 
+        // Oneshot units whose payload is a container: what state is it in?
+        var containerStates: [String: String] = [:]
+        for unit in configuration.units {
+            guard let container = unit.container, let block = byName[unit.name],
+                block["ActiveState"] == "active", block["SubState"] == "exited"
+            else { continue }
+            containerStates[container] = await containerState(container, context: context)
+        }
+
         var report = CheckReport(results: [])
         for unit in configuration.units {
             let id = "unit:\(unit.name)"
@@ -60,7 +69,9 @@ public struct SystemdCheck: HostCheck {
                     CheckResult(id: id, kind: "unit", status: .unknown, summary: "systemctl said nothing about it"))
                 continue
             }
-            let (result, memory) = evaluate(unit: unit, block, previous: context.memory[id])
+            let (result, memory) = evaluate(
+                unit: unit, block, previous: context.memory[id],
+                containerState: unit.container.flatMap { containerStates[$0] })
             report.results.append(result)
             report.memory[id] = memory
         }
@@ -103,9 +114,24 @@ public struct SystemdCheck: HostCheck {
         init(_ description: String) { self.description = description }
     }
 
-    func evaluate(unit: UnitExpectation, _ block: [String: String], previous: [String: String]?)
-        -> (CheckResult, [String: String])
-    {
+    /// `running`, `exited`… of a podman container, `missing`, or why podman could not say.
+    private func containerState(_ name: String, context: CheckContext) async -> String {
+        do {
+            let output = try await context.processes.run(
+                configuration.podman, ["inspect", "--type", "container", "--format", "{{.State.Status}}", name],
+                timeout: configuration.timeout)
+            if output.exitStatus != 0 {
+                return output.standardError.contains("no such") ? "missing" : "unknown (\(output.firstErrorLine))"
+            }
+            return output.standardOutput.trimmed()
+        } catch {
+            return "unknown (\(error.description))"
+        }
+    }
+
+    func evaluate(
+        unit: UnitExpectation, _ block: [String: String], previous: [String: String]?, containerState: String? = nil
+    ) -> (CheckResult, [String: String]) {
         let id = "unit:\(unit.name)"
         let load = block["LoadState"] ?? ""
         let active = block["ActiveState"] ?? "unknown"
@@ -124,6 +150,12 @@ public struct SystemdCheck: HostCheck {
         if load != "not-found" {
             switch active {
             case "active":
+                if sub == "exited", let container = unit.container, let state = containerState {
+                    observations["payload_state"] = .string(state)
+                    if state != "running" {
+                        findings.add(.crit, "active (exited) but its container '\(container)' is \(state)")
+                    }
+                }
                 if sub == "exited", let process = unit.process {
                     let running = ProcessTable.isRunning(named: process)
                     observations["payload_running"] = .bool(running)
