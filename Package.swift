@@ -17,6 +17,7 @@ let package = Package(
         // libcurl4-openssl-dev; the library itself is bound on first use (see ccurl.h).
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Small C shims for what Swift cannot do safely: fork-based filesystem probes.
         .target(name: "CPHCSystem", cSettings: [.define("_GNU_SOURCE")]),
 
@@ -36,6 +37,19 @@ let package = Package(
             name: "PHCAgent",
             dependencies: [
                 "PHCCore", "PHCConfig", "CPHCSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Everything the collector does, testable without the binary.
+        .target(
+            name: "PHCCollector",
+            dependencies: ["PHCCore", "PHCConfig", "CSQLite", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "phc-collector",
+            dependencies: [
+                "PHCCollector", "PHCConfig", "PHCCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -63,7 +77,11 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "CLITests", dependencies: ["phc-agent", "PHCCore", "PHCTestSupport"]),
+        .testTarget(
+            name: "PHCCollectorTests",
+            dependencies: ["PHCCollector", "PHCConfig", "PHCCore", "PHCTestSupport"]
+        ),
+        .testTarget(name: "CLITests", dependencies: ["phc-agent", "phc-collector", "PHCCore", "PHCTestSupport"]),
     ]
 )
 

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Logging
 import PHCAgent
 import PHCConfig
@@ -66,24 +69,5 @@ struct ConfigOption: ParsableArguments {
 
 /// Writes one line to stderr.
 func printError(_ message: String) {
-    var line = message
-    line.append("\n")
-    FileHandleStderr.write(line)
+    StandardError.line(message)
 }
-
-enum FileHandleStderr {
-    /// One write(2) per line, so lines from threads never interleave mid-line.
-    static func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
-            if n <= 0 { break }
-            offset += n
-        }
-    }
-}
-
-#if canImport(Glibc)
-    import Glibc
-#endif

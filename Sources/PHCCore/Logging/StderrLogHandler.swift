@@ -1,37 +1,37 @@
 #if canImport(Glibc)
-    import Glibc
+    internal import Glibc
 #endif
-import Logging
+public import Logging
 
 /// Log lines on stderr, one per event, in a form journald understands.
 ///
 /// Under systemd (`JOURNAL_STREAM` set) each line starts with the `<N>` syslog
 /// priority prefix and carries no timestamp (the journal adds one); on a
 /// terminal it reads `phc-agent: warning: message key=value`.
-struct StderrLogHandler: LogHandler {
+public struct StderrLogHandler: LogHandler {
     let label: String
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
     private let journal: Bool
 
-    init(label: String, level: Logger.Level) {
+    public init(label: String, level: Logger.Level) {
         self.label = label
         self.logLevel = level
         self.journal = getenv("JOURNAL_STREAM") != nil
     }
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    public func log(event: LogEvent) {
         var fields = metadata
         if let extra = event.metadata { fields.merge(extra) { $1 } }
         let suffix = fields.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
         let text = "\(event.message)\(suffix)".replacingNewlines()
         let line = journal ? "<\(Self.priority(event.level))>\(text)\n" : "\(label): \(event.level): \(text)\n"
-        FileHandleStderr.write(line)
+        StandardError.write(line)
     }
 
     static func priority(_ level: Logger.Level) -> Int {
@@ -50,5 +50,23 @@ extension String {
     /// One log event is one line.
     fileprivate func replacingNewlines() -> String {
         String(map { $0 == "\n" || $0 == "\r" ? " " : $0 })
+    }
+}
+
+/// Writes to file descriptor 2, one write(2) per call so lines from threads never interleave.
+public enum StandardError {
+    public static func write(_ text: String) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
+            if n <= 0 { break }
+            offset += n
+        }
+    }
+
+    /// Writes `message` and a newline.
+    public static func line(_ message: String) {
+        write(message + "\n")
     }
 }

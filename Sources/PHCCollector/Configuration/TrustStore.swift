@@ -1,0 +1,102 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+public import PHCCore
+
+/// The keys added and revoked with `phc-collector trust`, in a JSON file the tool
+/// owns (the YAML configuration, with its comments, is never rewritten).
+///
+/// A device may have several keys (rotation): all of them verify until revoked.
+/// A revoked key id is refused even when the YAML still lists the key.
+public struct TrustStore: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var device: String
+        public var key: String
+        public var addedAt: Timestamp
+
+        public init(device: String, key: String, addedAt: Timestamp) {
+            self.device = device
+            self.key = key
+            self.addedAt = addedAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case device, key
+            case addedAt = "added_at"
+        }
+    }
+
+    public struct Revocation: Codable, Sendable, Equatable {
+        public var keyid: String
+        public var revokedAt: Timestamp
+
+        public init(keyid: String, revokedAt: Timestamp) {
+            self.keyid = keyid
+            self.revokedAt = revokedAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case keyid
+            case revokedAt = "revoked_at"
+        }
+    }
+
+    public var keys: [Entry] = []
+    public var revoked: [Revocation] = []
+
+    public init() {}
+
+    /// Why the trust file cannot be used.
+    public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The trust file at `path`; an absent file is an empty store.
+    public static func load(path: String) throws(Failure) -> TrustStore {
+        let data: Data
+        do {
+            data = try FileReader.read(path, limit: 64 * 1024 * 1024)
+        } catch {
+            if case .notFound = error { return TrustStore() }
+            throw Failure(description: "trust file \(error.description)")
+        }
+        do {
+            return try JSONDecoder().decode(TrustStore.self, from: data)
+        } catch {
+            throw Failure(description: "trust file \(path) is not a trust store (JSON with keys and revoked)")
+        }
+    }
+
+    public func save(path: String) throws(Failure) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do {
+            let (directory, _) = AtomicFile.split(path)
+            try Directory.create(directory, mode: 0o755)
+            try AtomicFile.write(try encoder.encode(self), to: path, mode: 0o644)
+        } catch let error as SystemError {
+            throw Failure(description: error.description)
+        } catch {
+            throw Failure(description: "cannot encode the trust store")
+        }
+    }
+
+    public var revokedIDs: Set<String> { Set(revoked.map(\.keyid)) }
+
+    /// Trusted keys per device (lower-cased names): the configuration's and this store's, less revoked ones.
+    public func trustedKeys(configured: [String: DeviceConfiguration]) -> [String: [PublicKey]] {
+        var result: [String: [PublicKey]] = [:]
+        for (name, device) in configured { result[name, default: []] += device.keys }
+        for entry in keys {
+            guard let key = PublicKey(line: entry.key) else { continue }
+            result[entry.device.lowercased(), default: []].append(key)
+        }
+        let revoked = revokedIDs
+        return result.mapValues { keys in
+            var seen: Set<String> = []
+            return keys.filter { !revoked.contains($0.keyID) && seen.insert($0.keyID).inserted }
+        }
+    }
+}

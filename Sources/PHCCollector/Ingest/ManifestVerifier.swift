@@ -1,0 +1,143 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import Dispatch
+public import PHCCore
+
+/// Why a manifest was not used as health data.
+public enum RejectionKind: String, Sendable, Codable {
+    /// Not signed by a key trusted for this device, or the signature does not verify.
+    case signature
+    /// The manifest's `device` is not the folder it was found in.
+    case mismatch
+    /// The sequence number is not newer than the last accepted one.
+    case replay
+    /// Not readable: too large, truncated, not JSON, not a `phc.manifest/v1`.
+    case unreadable
+    /// The folder is a symlink out of the devices folder, or similar.
+    case refused
+}
+
+/// A manifest that passed every check but the sequence number (which needs the store).
+struct VerifiedManifest {
+    var manifest: Manifest
+    var keyID: String
+    /// SHA-256 of the payload, to tell a re-written identical file from a replay.
+    var digest: String
+}
+
+/// The outcome for one envelope.
+enum Verdict {
+    case verified(VerifiedManifest)
+    case rejected(RejectionKind, String, sequence: Int64?)
+}
+
+/// Reads and verifies envelopes, in parallel across the cores.
+enum ManifestVerifier {
+    /// Verifies one envelope found in `folder`'s folder with `trusted` keys.
+    static func verify(envelope data: Data, folder: String, trusted: [PublicKey]) -> Verdict {
+        let envelope: DSSEEnvelope
+        do {
+            envelope = try DSSEEnvelope.decode(data)
+        } catch {
+            return .rejected(.unreadable, error.description, sequence: nil)
+        }
+        guard envelope.payloadType == Manifest.payloadType else {
+            return .rejected(
+                .unreadable, SignatureError.wrongPayloadType(envelope.payloadType).description, sequence: nil)
+        }
+        guard !trusted.isEmpty else {
+            return .rejected(
+                .signature,
+                "no key is trusted for device \(folder) (enrol it: phc-collector trust add \(folder) ed25519:…)",
+                sequence: nil)
+        }
+        let payload: Data
+        let key: PublicKey
+        do {
+            (payload, key) = try envelope.verify(trustedKeys: trusted)
+        } catch {
+            return .rejected(.signature, error.description, sequence: nil)
+        }
+        let manifest: Manifest
+        do {
+            manifest = try Manifest.decode(payload)
+        } catch {
+            return .rejected(.unreadable, error.description, sequence: nil)
+        }
+        guard manifest.device.lowercased() == folder else {
+            return .rejected(
+                .mismatch, "manifest of device \(manifest.device) found in the folder of \(folder)",
+                sequence: manifest.sequence)
+        }
+        return .verified(VerifiedManifest(manifest: manifest, keyID: key.keyID, digest: Digest.sha256Hex(payload)))
+    }
+
+    /// Reads a capped file and verifies it.
+    static func verify(file: FileRef, folder: String, trusted: [PublicKey], limit: Int) -> Verdict {
+        guard file.size <= Int64(limit) else {
+            return .rejected(
+                .unreadable,
+                "\(file.path) is \(ByteCount.format(file.size)), over the \(ByteCount.format(Int64(limit))) limit",
+                sequence: nil)
+        }
+        let data: Data
+        do {
+            data = try FileReader.read(file.path, limit: limit)
+        } catch {
+            return .rejected(.unreadable, error.description, sequence: nil)
+        }
+        return verify(envelope: data, folder: folder, trusted: trusted)
+    }
+
+    /// Runs `work` for every item on all cores; results in the items' order.
+    static func parallelMap<Item: Sendable, Result: Sendable>(
+        _ items: [Item], _ work: @escaping @Sendable (Item) -> Result
+    ) -> [Result] {
+        guard items.count > 1 else { return items.map(work) }
+        let chunk = max(16, items.count / (ProcessInfoCores.count * 8))
+        let chunks = (items.count + chunk - 1) / chunk
+        let slots = Slots<Result>(count: items.count)
+        DispatchQueue.concurrentPerform(iterations: chunks) { index in
+            for position in (index * chunk)..<min(items.count, (index + 1) * chunk) {
+                slots.set(position, work(items[position]))
+            }
+        }
+        return slots.values()
+    }
+}
+
+/// Result slots written by `concurrentPerform`: each index by exactly one worker.
+private final class Slots<Value>: @unchecked Sendable {
+    private let storage: UnsafeMutableBufferPointer<Value?>
+
+    init(count: Int) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil)
+    }
+
+    deinit {
+        storage.deinitialize()
+        storage.deallocate()
+    }
+
+    func set(_ index: Int, _ value: Value) { storage[index] = value }
+
+    func values() -> [Value] { storage.map { $0! } }
+}
+
+enum ProcessInfoCores {
+    static let count: Int = {
+        #if canImport(Glibc)
+            return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+            return 1
+        #endif
+    }()
+}
+
+#if canImport(Glibc)
+    internal import Glibc
+#endif

@@ -1,0 +1,175 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+public import PHCCore
+
+/// The fleet as `phc-collector report` shows it (and `--format json` prints it).
+public struct FleetReport: Codable, Sendable {
+    public struct Device: Codable, Sendable, Equatable {
+        public var device: String
+        /// The worst of the last accepted manifest's status and, for a silent device, the silence.
+        public var status: CheckStatus
+        /// `signed`, `unsigned` (legacy), `rejected` (only refused manifests so far), `none` (never seen).
+        public var trust: String
+        public var silent: Bool
+        /// RFC 3339 time of the last accepted manifest's `issued_at`.
+        public var lastSeen: String?
+        public var lastSeenAgo: String?
+        public var sequence: Int64?
+        public var agentVersion: String?
+        public var checks: [CheckSummary]
+        /// Why the current manifest is refused, if it is.
+        public var rejection: String?
+        public var silence: String?
+
+        enum CodingKeys: String, CodingKey {
+            case device, status, trust, silent, sequence, checks, rejection, silence
+            case lastSeen = "last_seen"
+            case lastSeenAgo = "last_seen_ago"
+            case agentVersion = "agent_version"
+        }
+    }
+
+    public struct Alert: Codable, Sendable, Equatable {
+        public var name: String
+        public var device: String
+        public var check: String?
+        public var severity: CheckStatus
+        /// `pending`, `firing` or `resolved` (recently).
+        public var state: String
+        public var since: String
+        public var summary: String
+    }
+
+    public struct HistoryEntry: Codable, Sendable, Equatable {
+        public var sequence: Int64
+        public var issuedAt: String
+        public var status: CheckStatus
+        public var source: String
+
+        enum CodingKeys: String, CodingKey {
+            case sequence, status, source
+            case issuedAt = "issued_at"
+        }
+    }
+
+    public struct Transition: Codable, Sendable, Equatable {
+        public var check: String
+        public var issuedAt: String
+        public var status: CheckStatus
+        public var summary: String
+
+        enum CodingKeys: String, CodingKey {
+            case check, status, summary
+            case issuedAt = "issued_at"
+        }
+    }
+
+    public struct Rejection: Codable, Sendable, Equatable {
+        public var path: String
+        public var kind: String
+        public var reason: String
+        public var at: String
+    }
+
+    public var generatedAt: String
+    public var devices: [Device]
+    public var alerts: [Alert]
+    /// With a single device: its recent manifests, check changes and rejections.
+    public var history: [HistoryEntry]?
+    public var transitions: [Transition]?
+    public var rejections: [Rejection]?
+
+    enum CodingKeys: String, CodingKey {
+        case devices, alerts, history, transitions, rejections
+        case generatedAt = "generated_at"
+    }
+
+    /// Builds the report from the database (read-only: a running pass is not disturbed).
+    ///
+    /// - Parameter device: one device (case-insensitive) with its history, or every device.
+    /// - Throws: ``StoreError``, or ``ReportError/unknownDevice(_:)``.
+    public static func build(
+        configuration: CollectorConfiguration, device only: String? = nil, clock: WallClock = .system
+    )
+        throws -> FleetReport
+    {
+        let now = clock.now().secondsSinceEpoch
+        let store = try CollectorStore(path: configuration.database, readOnly: true)
+        let records = try store.devices()
+        var names = Set(records.keys).union(configuration.devices.keys)
+        if let only {
+            let name = only.lowercased()
+            guard names.contains(name) else { throw ReportError.unknownDevice(only) }
+            names = [name]
+        }
+        var devices: [Device] = []
+        for name in names.sorted() {
+            let record = records[name]
+            let configured = configuration.devices[name]
+            let silence = Collector.silence(
+                of: record, configured: configured, now: now, defaultSilentAfter: configuration.silentAfter)
+            var status = record?.status ?? .unknown
+            if silence != nil { status = max(record?.status ?? .ok, configured?.alwaysOn == true ? .crit : .warn) }
+            let trust: String =
+                switch record?.trust {
+                case "signed"?: "signed"
+                case "unsigned"?: "unsigned"
+                case _ where record?.rejection != nil: "rejected"
+                default: "none"
+                }
+            devices.append(
+                Device(
+                    device: record?.displayName ?? name, status: status, trust: trust, silent: silence != nil,
+                    lastSeen: record?.issuedAt.map { Timestamp(secondsSinceEpoch: $0).description },
+                    lastSeenAgo: record?.issuedAt.map { Age.text(now - $0) + " ago" }, sequence: record?.lastSequence,
+                    agentVersion: record?.agentVersion, checks: record?.checks ?? [], rejection: record?.rejection,
+                    silence: silence))
+        }
+        let alerts = try store.alerts(includingResolvedSince: now - 86400)
+            .filter { only == nil || $0.device == only!.lowercased() }
+            .map { alert in
+                Alert(
+                    name: alert.name, device: alert.device, check: alert.checkID, severity: alert.severity,
+                    state: alert.state,
+                    since: Timestamp(secondsSinceEpoch: alert.resolvedAt ?? alert.firedAt ?? alert.startedAt)
+                        .description,
+                    summary: alert.summary)
+            }
+        var report = FleetReport(
+            generatedAt: Timestamp(secondsSinceEpoch: now).description, devices: devices, alerts: alerts)
+        if let only {
+            let name = only.lowercased()
+            report.history = try store.recentManifests(device: name, limit: 10).map {
+                HistoryEntry(
+                    sequence: $0.sequence, issuedAt: Timestamp(secondsSinceEpoch: $0.issuedAt).description,
+                    status: $0.status,
+                    source: $0.source)
+            }
+            report.transitions = try store.recentTransitions(device: name, limit: 20).map {
+                Transition(
+                    check: $0.checkID, issuedAt: Timestamp(secondsSinceEpoch: $0.issuedAt).description,
+                    status: $0.status,
+                    summary: $0.summary)
+            }
+            report.rejections = try store.recentRejections(device: name, limit: 10).map {
+                Rejection(
+                    path: $0.path, kind: $0.kind, reason: $0.reason, at: Timestamp(secondsSinceEpoch: $0.at).description
+                )
+            }
+        }
+        return report
+    }
+}
+
+public enum ReportError: Error, Sendable, CustomStringConvertible {
+    case unknownDevice(String)
+
+    public var description: String {
+        switch self {
+        case .unknownDevice(let name): "no device named \(name) has been configured or seen"
+        }
+    }
+}

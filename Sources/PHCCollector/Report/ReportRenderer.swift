@@ -1,0 +1,167 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+public import PHCCore
+
+/// Text, Markdown and JSON renderings of a ``FleetReport``.
+public enum ReportRenderer {
+    public enum Format: String, Sendable, CaseIterable {
+        case text, json, markdown
+    }
+
+    public static func render(_ report: FleetReport, format: Format, colour: Bool = false, width: Int = 80) -> String {
+        switch format {
+        case .json: json(report)
+        case .markdown: markdown(report)
+        case .text:
+            report.history == nil
+                ? fleetText(report, colour: colour, width: width) : deviceText(report, colour: colour, width: width)
+        }
+    }
+
+    static func json(_ report: FleetReport) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// The worst checks of a device, worst first: `crit mount:/mnt/space; warn gpu:0`.
+    static func worstChecks(_ device: FleetReport.Device) -> String {
+        if device.checks.isEmpty {
+            return device.rejection.map { "refused: \($0)" } ?? (device.silent ? "never seen" : "no checks")
+        }
+        let bad = device.checks.filter { $0.status != .ok }.sorted { $0.status > $1.status }
+        if bad.isEmpty { return "\(device.checks.count) ok" }
+        return bad.map { "\($0.status.rawValue) \($0.id)" }.joined(separator: "; ")
+    }
+
+    static func fleetText(_ report: FleetReport, colour: Bool, width: Int) -> String {
+        let nameWidth = min(20, max(6, report.devices.map(\.device.count).max() ?? 6))
+        var lines = [pad("DEVICE", nameWidth) + "  STATUS   TRUST     LAST SEEN  CHECKS"]
+        let fixed = nameWidth + 2 + 9 + 10 + 11
+        for device in report.devices {
+            let seen = device.silent ? "silent" : (device.lastSeenAgo ?? "never")
+            let status = pad(device.status.rawValue, 7)
+            let line =
+                pad(clip(device.device, nameWidth), nameWidth) + "  " + (colour ? paint(status, device.status) : status)
+                + "  " + pad(device.trust, 8) + "  " + pad(clip(seen, 9), 9) + "  "
+                + clip(worstChecks(device), max(10, width - fixed))
+            lines.append(line)
+        }
+        lines += alertLines(report.alerts, colour: colour, width: width)
+        return lines.joined(separator: "\n")
+    }
+
+    static func deviceText(_ report: FleetReport, colour: Bool, width: Int) -> String {
+        guard let device = report.devices.first else { return "" }
+        var lines: [String] = []
+        var head = "\(device.device): \(colour ? paint(device.status.rawValue, device.status) : device.status.rawValue)"
+        head += ", \(device.trust)"
+        if let sequence = device.sequence { head += ", sequence \(sequence)" }
+        if let seen = device.lastSeen { head += ", issued \(seen) (\(device.lastSeenAgo ?? ""))" }
+        if let version = device.agentVersion { head += ", agent \(version)" }
+        lines.append(head)
+        if let silence = device.silence { lines.append("  \(silence)") }
+        if let rejection = device.rejection { lines.append("  current manifest refused: \(rejection)") }
+        if !device.checks.isEmpty {
+            lines.append("CHECKS")
+            let idWidth = min(32, device.checks.map(\.id.count).max() ?? 8)
+            for check in device.checks {
+                let status = pad(check.status.rawValue, 7)
+                lines.append(
+                    "  " + (colour ? paint(status, check.status) : status) + " " + pad(clip(check.id, idWidth), idWidth)
+                        + "  " + clip(check.summary, max(10, width - idWidth - 12)))
+            }
+        }
+        if let history = report.history, !history.isEmpty {
+            lines.append("RECENT MANIFESTS")
+            for entry in history {
+                lines.append(
+                    "  \(pad(String(entry.sequence), 8)) \(entry.issuedAt)  \(pad(entry.status.rawValue, 7)) \(entry.source)"
+                )
+            }
+        }
+        if let transitions = report.transitions, !transitions.isEmpty {
+            lines.append("CHECK CHANGES")
+            for change in transitions {
+                lines.append(
+                    clip(
+                        "  \(change.issuedAt)  \(pad(change.status.rawValue, 7)) \(change.check): \(change.summary)",
+                        width))
+            }
+        }
+        if let rejections = report.rejections, !rejections.isEmpty {
+            lines.append("REFUSED")
+            for rejection in rejections {
+                lines.append(clip("  \(rejection.at)  \(rejection.kind): \(rejection.reason)", width))
+            }
+        }
+        lines += alertLines(report.alerts, colour: colour, width: width)
+        return lines.joined(separator: "\n")
+    }
+
+    static func alertLines(_ alerts: [FleetReport.Alert], colour: Bool, width: Int) -> [String] {
+        guard !alerts.isEmpty else { return [] }
+        var lines = ["", "ALERTS"]
+        for alert in alerts.sorted(by: { ($0.state, $1.severity, $0.device) < ($1.state, $0.severity, $1.device) }) {
+            let severity = pad(alert.severity.rawValue, 5)
+            let what = alert.check.map { "\(alert.name) \($0)" } ?? alert.name
+            lines.append(
+                clip(
+                    "  \(pad(alert.state, 8)) \(colour ? paint(severity, alert.severity) : severity) \(alert.device) \(what): "
+                        + alert.summary, width + (colour ? 9 : 0)))
+        }
+        return lines
+    }
+
+    static func markdown(_ report: FleetReport) -> String {
+        func cell(_ text: String) -> String {
+            text.split(separator: "|", omittingEmptySubsequences: false).joined(separator: "\\|")
+        }
+        var lines = [
+            "# PHC fleet, \(report.generatedAt)", "", "| device | status | trust | last seen | checks |",
+            "|---|---|---|---|---|",
+        ]
+        for device in report.devices {
+            lines.append(
+                "| \(cell(device.device)) | \(device.status.rawValue) | \(device.trust) | "
+                    + "\(device.silent ? "silent" : device.lastSeenAgo ?? "never") | \(cell(worstChecks(device))) |")
+        }
+        if report.history != nil, let device = report.devices.first, !device.checks.isEmpty {
+            lines += ["", "## \(cell(device.device)): checks", "", "| check | status | summary |", "|---|---|---|"]
+            for check in device.checks {
+                lines.append("| \(cell(check.id)) | \(check.status.rawValue) | \(cell(check.summary)) |")
+            }
+        }
+        if !report.alerts.isEmpty {
+            lines += ["", "## Alerts", "", "| state | severity | device | alert | summary |", "|---|---|---|---|---|"]
+            for alert in report.alerts {
+                lines.append(
+                    "| \(alert.state) | \(alert.severity.rawValue) | \(cell(alert.device)) | "
+                        + "\(cell(alert.check.map { "\(alert.name) \($0)" } ?? alert.name)) | \(cell(alert.summary)) |")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+
+    static func clip(_ text: String, _ width: Int) -> String {
+        text.count <= width ? text : String(text.prefix(max(1, width - 1))) + "…"
+    }
+
+    static func paint(_ text: String, _ status: CheckStatus) -> String {
+        let code =
+            switch status {
+            case .ok: "32"
+            case .warn: "33"
+            case .crit: "31"
+            case .unknown: "35"
+            }
+        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+    }
+}

@@ -1,0 +1,180 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+internal import CSQLite
+
+/// A value to bind or read.
+enum SQLValue: Equatable {
+    case int(Int64)
+    case double(Double)
+    case text(String)
+    case null
+
+    static func optional(_ value: String?) -> SQLValue { value.map { .text($0) } ?? .null }
+    static func optional(_ value: Int64?) -> SQLValue { value.map { .int($0) } ?? .null }
+}
+
+/// Why the database refused. Carries the database path and SQLite's message.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var message: String
+
+    public var description: String { "database \(path): \(message)" }
+}
+
+/// A thin wrapper over the SQLite C API: one connection, prepared statements,
+/// transactions. Used from one thread at a time.
+final class SQLiteDatabase {
+    let path: String
+    private(set) var handle: OpaquePointer?
+    private var cache: [String: Statement] = [:]
+
+    /// Opens (creating) the database in WAL mode with a busy timeout, so a
+    /// `report` can read while a `run` writes.
+    init(path: String, readOnly: Bool = false) throws(StoreError) {
+        self.path = path
+        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
+        handle = db
+        guard rc == SQLITE_OK else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close(db)
+            handle = nil
+            throw StoreError(path: path, message: message)
+        }
+        sqlite3_busy_timeout(db, 10_000)
+        if !readOnly {
+            try execute("PRAGMA journal_mode=WAL")
+            try execute("PRAGMA synchronous=NORMAL")
+        }
+        try execute("PRAGMA foreign_keys=ON")
+    }
+
+    deinit {
+        cache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    func error(_ what: String) -> StoreError {
+        StoreError(path: path, message: "\(what): \(String(cString: sqlite3_errmsg(handle)))")
+    }
+
+    /// Runs SQL that returns no rows (several statements allowed).
+    func execute(_ sql: String) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        guard sqlite3_exec(handle, sql, nil, nil, &message) == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? "error"
+            sqlite3_free(message)
+            throw StoreError(path: path, message: text)
+        }
+    }
+
+    /// A prepared statement, cached by its text.
+    func statement(_ sql: String) throws(StoreError) -> Statement {
+        if let cached = cache[sql] { return cached }
+        var raw: OpaquePointer?
+        guard sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil) == SQLITE_OK,
+            let raw
+        else { throw error("prepare \(sql.prefix(60))") }
+        let statement = Statement(raw, database: self)
+        cache[sql] = statement
+        return statement
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: all of it is committed, or none.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    var userVersion: Int {
+        get {
+            (try? statement("PRAGMA user_version").rows([]) { Int($0.int(0)) }.first) ?? 0
+        }
+    }
+
+    func setUserVersion(_ version: Int) throws(StoreError) {
+        try execute("PRAGMA user_version=\(version)")
+    }
+}
+
+/// A prepared statement. Binding is positional (1-based, in order).
+final class Statement {
+    private let raw: OpaquePointer
+    private unowned let database: SQLiteDatabase
+
+    init(_ raw: OpaquePointer, database: SQLiteDatabase) {
+        self.raw = raw
+        self.database = database
+    }
+
+    deinit { sqlite3_finalize(raw) }
+
+    private func bind(_ values: [SQLValue]) throws(StoreError) {
+        sqlite3_reset(raw)
+        sqlite3_clear_bindings(raw)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .int(let number): rc = sqlite3_bind_int64(raw, index, number)
+            case .double(let number): rc = sqlite3_bind_double(raw, index, number)
+            case .text(let text): rc = csqlite_bind_text(raw, index, text, -1)
+            case .null: rc = sqlite3_bind_null(raw, index)
+            }
+            guard rc == SQLITE_OK else { throw database.error("bind") }
+        }
+    }
+
+    /// Runs the statement for its effect.
+    func run(_ values: [SQLValue]) throws(StoreError) {
+        try bind(values)
+        defer { sqlite3_reset(raw) }
+        let rc = sqlite3_step(raw)
+        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw database.error("step") }
+    }
+
+    /// Maps every row.
+    func rows<T>(_ values: [SQLValue], _ map: (Row) throws -> T) throws -> [T] {
+        try bind(values)
+        defer { sqlite3_reset(raw) }
+        var out: [T] = []
+        while true {
+            let rc = sqlite3_step(raw)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw database.error("step") }
+            out.append(try map(Row(raw: raw)))
+        }
+        return out
+    }
+
+    /// A view of the current row.
+    struct Row {
+        let raw: OpaquePointer
+
+        func int(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
+        func double(_ column: Int32) -> Double { sqlite3_column_double(raw, column) }
+        func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
+        func text(_ column: Int32) -> String {
+            guard let pointer = sqlite3_column_text(raw, column) else { return "" }
+            return String(cString: pointer)
+        }
+        func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+        func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
+    }
+}
+
+/// Rows changed by the last statement.
+func csqliteChanges(_ database: SQLiteDatabase) -> Int32 {
+    sqlite3_changes(database.handle)
+}

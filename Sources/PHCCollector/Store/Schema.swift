@@ -1,0 +1,101 @@
+/// The collector database's schema, as ordered migrations (`PRAGMA user_version` counts them).
+///
+/// History stays small on purpose: one row per accepted manifest (`manifests`)
+/// and one per check status change (`check_history`), never a copy of every
+/// check of every pass.
+enum Schema {
+    static let migrations: [String] = [
+        """
+        CREATE TABLE devices (
+            name TEXT PRIMARY KEY,
+            display_name TEXT NOT NULL,
+            trust TEXT NOT NULL DEFAULT 'unknown',
+            last_sequence INTEGER,
+            payload_digest TEXT,
+            issued_at INTEGER,
+            expires_at INTEGER,
+            interval_s INTEGER,
+            status TEXT,
+            checks TEXT NOT NULL DEFAULT '[]',
+            problems TEXT NOT NULL DEFAULT '[]',
+            keyid TEXT,
+            agent_version TEXT,
+            last_seen INTEGER,
+            manifest_signature TEXT,
+            rejection TEXT,
+            rejection_kind TEXT,
+            skew_s INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE manifests (
+            device TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            issued_at INTEGER NOT NULL,
+            received_at INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            source TEXT NOT NULL,
+            PRIMARY KEY (device, sequence)
+        ) WITHOUT ROWID;
+        CREATE TABLE check_history (
+            device TEXT NOT NULL,
+            check_id TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            issued_at INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            PRIMARY KEY (device, check_id, sequence)
+        ) WITHOUT ROWID;
+        CREATE TABLE rejections (
+            id INTEGER PRIMARY KEY,
+            device TEXT NOT NULL,
+            path TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            sequence INTEGER,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX rejections_by_device ON rejections (device, at);
+        CREATE TABLE files_seen (
+            path TEXT PRIMARY KEY,
+            signature TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE alerts (
+            key TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            device TEXT NOT NULL,
+            check_id TEXT,
+            severity TEXT NOT NULL,
+            state TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            started_at INTEGER NOT NULL,
+            fired_at INTEGER,
+            resolved_at INTEGER,
+            summary TEXT NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE passes (
+            id INTEGER PRIMARY KEY,
+            started_at INTEGER NOT NULL,
+            finished_at INTEGER NOT NULL,
+            devices INTEGER NOT NULL,
+            accepted INTEGER NOT NULL,
+            rejected INTEGER NOT NULL
+        );
+        """
+    ]
+
+    /// Brings `database` up to the latest schema; each migration in its own transaction.
+    static func migrate(_ database: SQLiteDatabase) throws {
+        let current = database.userVersion
+        guard current <= migrations.count else {
+            throw StoreError(
+                path: database.path,
+                message: "schema version \(current) is newer than this phc-collector knows (\(migrations.count))")
+        }
+        for (index, sql) in migrations.enumerated().dropFirst(current) {
+            try database.transaction {
+                try database.execute(sql)
+                try database.setUserVersion(index + 1)
+            }
+        }
+    }
+}

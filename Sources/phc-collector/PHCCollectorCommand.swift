@@ -1,0 +1,155 @@
+import ArgumentParser
+import Logging
+import PHCCollector
+import PHCConfig
+import PHCCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@main
+struct PHCCollectorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "phc-collector",
+        abstract: "Verifies every device's signed health manifest, keeps history and reports the fleet.",
+        discussion: """
+            Reads <devices_dir>/*/_health/manifest.json (and backlogs, and legacy _status.json), \
+            uses a manifest only if it is signed by a key trusted for its device and newer than the \
+            last one, notices devices that went silent, and keeps alert state in SQLite. Opens no port.
+            """,
+        version: PHCVersion.summary,
+        subcommands: [Run.self, Report.self, Trust.self, ConfigCommand.self]
+    )
+}
+
+/// `--config FILE`, shared by every command.
+struct CollectorOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp("The collector configuration.", valueName: "file"))
+    var config: String = CollectorConfiguration.defaultPath
+
+    @Flag(name: .shortAndLong, help: "Log debug details to stderr.")
+    var verbose = false
+
+    func load() throws -> CollectorConfiguration {
+        do {
+            return try CollectorConfiguration.load(path: config)
+        } catch {
+            for issue in error.issues { StandardError.line(issue.description) }
+            throw ExitCode.failure
+        }
+    }
+
+    func makeLogger() -> Logger {
+        let level: Logger.Level = verbose ? .debug : .info
+        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
+        return Logger(label: "phc-collector")
+    }
+}
+
+/// Prints `phc-collector: error: …` and exits 1.
+func fail(_ message: String) -> ExitCode {
+    StandardError.line("phc-collector: error: \(message)")
+    return ExitCode.failure
+}
+
+extension PHCCollectorCommand {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run",
+            abstract: "Run one pass (or one every --every) and print what it did.",
+            discussion: """
+                A pass reads what changed, verifies it, stores it and updates alert state in one \
+                transaction: killed halfway, it leaves the database as it was. Exit status 0 when the \
+                pass completed (whatever the fleet's health), 1 when it could not run.
+                """)
+
+        @OptionGroup var options: CollectorOptions
+
+        @Option(help: ArgumentHelp("Repeat in the foreground at this interval (such as 60s).", valueName: "duration"))
+        var every: String?
+
+        func validate() throws {
+            if let every, DurationText.parse(every) == nil {
+                throw ValidationError("'\(every)' is not a duration (write 30s, 5m, 1h)")
+            }
+        }
+
+        func run() async throws {
+            let configuration = try options.load()
+            let logger = options.makeLogger()
+            let collector = Collector(configuration: configuration, logger: logger)
+            let interval = every.flatMap(DurationText.parse)
+            repeat {
+                do {
+                    let summary = try collector.pass()
+                    print(
+                        "pass: \(summary.devices) devices, \(summary.accepted) manifests accepted, "
+                            + "\(summary.rejected) refused, \(summary.unchanged) unchanged, \(summary.firing) alerts firing, "
+                            + "\(summary.milliseconds) ms")
+                } catch {
+                    if interval == nil { throw fail(String(describing: error)) }
+                    logger.error("pass failed: \(String(describing: error))")
+                }
+                if let interval { try await Task.sleep(for: interval) }
+            } while interval != nil
+        }
+    }
+
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "report",
+            abstract: "Print the fleet (or one device with its history): text, json or markdown.",
+            discussion: "Text is coloured only on a terminal (and never with NO_COLOR set).")
+
+        @OptionGroup var options: CollectorOptions
+
+        @Option(help: ArgumentHelp("text, json or markdown.", valueName: "format"))
+        var format: String = "text"
+
+        @Argument(help: "One device, with its checks, recent manifests, check changes and refusals.")
+        var device: String?
+
+        func validate() throws {
+            guard ReportRenderer.Format(rawValue: format) != nil else {
+                throw ValidationError("--format must be text, json or markdown")
+            }
+        }
+
+        func run() async throws {
+            let configuration = try options.load()
+            do {
+                let report = try FleetReport.build(configuration: configuration, device: device)
+                let colour = isatty(1) == 1 && getenv("NO_COLOR") == nil
+                print(ReportRenderer.render(report, format: ReportRenderer.Format(rawValue: format)!, colour: colour))
+            } catch {
+                throw fail(String(describing: error))
+            }
+        }
+    }
+
+    struct ConfigCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "config", abstract: "Work with the collector configuration.", subcommands: [Validate.self])
+
+        struct Validate: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "validate",
+                abstract: "Load the configuration and report every problem with file, line and a hint.")
+
+            @OptionGroup var options: CollectorOptions
+
+            func run() async throws {
+                let configuration = try options.load()
+                let trust: TrustStore
+                do { trust = try TrustStore.load(path: configuration.trustFile) } catch {
+                    throw fail(error.description)
+                }
+                let keys = trust.trustedKeys(configured: configuration.devices).values.map(\.count).reduce(0, +)
+                print(
+                    "\(configuration.file): OK (\(configuration.devices.count) devices configured, \(keys) trusted keys, "
+                        + "\(configuration.receivers.count) receivers)")
+            }
+        }
+    }
+}
