@@ -1,0 +1,135 @@
+import Foundation
+import PHCConfig
+import PHCCore
+import PHCTestSupport
+import Testing
+
+@testable import PHCCollector
+
+@Suite("Alert life cycle, legacy status files, configuration, report rendering")
+struct AlertAndLegacyTests {
+    let condition = AlertCondition(
+        name: "CheckFailing", device: "armitage", checkID: "gpu:0", severity: .crit, summary: "hot")
+
+    @Test("pending, then firing at the threshold, then resolved; a blip never fires")
+    func lifeCycle() {
+        var existing: [AlertRecord] = []
+        func pass(_ conditions: [AlertCondition], at now: Int64) -> AlertEvaluator.Changes {
+            let changes = AlertEvaluator.evaluate(conditions: conditions, existing: existing, threshold: 2, now: now)
+            existing =
+                existing.filter { alert in
+                    !changes.delete.contains(alert.key) && !changes.save.contains { $0.key == alert.key }
+                }
+                + changes.save
+            return changes
+        }
+        #expect(pass([condition], at: 100).save.map(\.state) == ["pending"])
+        let fired = pass([condition], at: 160)
+        #expect(fired.save.map(\.state) == ["firing"] && fired.save[0].firedAt == 160)
+        #expect(pass([condition], at: 220).save[0].count == 3)
+        let resolved = pass([], at: 280)
+        #expect(resolved.save.map(\.state) == ["resolved"] && resolved.save[0].resolvedAt == 280)
+        // A blip: one bad pass, then fine.
+        #expect(pass([condition], at: 340).save.map(\.state) == ["pending"])
+        #expect(pass([], at: 400).delete == [condition.key])
+    }
+
+    @Test(
+        "legacy _status.json shapes: BOM, CRLF, upper-case device, healthy or degraded",
+        arguments: [
+            (
+                "\u{FEFF}{\"timestamp\":\"2026-11-27T10:00:00Z\",\"device\":\"COUNT-ZERO\",\"status\":\"degraded\"}\r\n",
+                CheckStatus.warn
+            ),
+            (
+                "{\"timestamp\":\"2026-11-27 10:00:00\",\"device\":\"motoko\",\"status\":\"healthy\",\"components\":{\"mounts\":{\"space\":true}}}",
+                .ok
+            ),
+            ("{\"device\":\"x\",\"status\":\"on fire\"}", .unknown),
+        ])
+    func legacyShapes(text: String, status: CheckStatus) throws {
+        let parsed = try LegacyStatusFile.parse(Data(text.utf8))
+        #expect(parsed.status == status)
+        #expect(parsed.checks.first?.status == status)
+        if status == .ok { #expect(parsed.timestamp == Timestamp(rfc3339: "2026-11-27T10:00:00Z")) }
+    }
+
+    @Test("the SPEC's collector configuration is read; mistakes name their line")
+    func configuration() throws {
+        let key = SigningKey().publicKey.line
+        let text = """
+            devices_dir: /space/devices
+            publish_dir: /space/devices/_fleet
+            database: /var/lib/phc-collector/collector.sqlite
+            devices:
+              motoko:   {always_on: true, keys: ["\(key)"]}
+              Armitage: {keys: ["\(key)"], silent_after: 10m}
+              count-zero: {legacy: true}
+            receivers:
+              - name: discord
+                type: discord
+                url_file: /etc/phc/discord-webhook.url
+            routes:
+              - receiver: discord
+                match: {severity: [warn, crit]}
+                repeat: 4h
+            """
+        let parsed = try CollectorConfiguration.parse(text, file: "/etc/phc/collector.yaml")
+        #expect(parsed.devices.keys.sorted() == ["armitage", "count-zero", "motoko"])
+        #expect(parsed.devices["motoko"]?.alwaysOn == true && parsed.devices["count-zero"]?.legacy == true)
+        #expect(parsed.devices["armitage"]?.silentAfter == .seconds(600))
+        #expect(parsed.trustFile == "/var/lib/phc-collector/trust.json")
+        #expect(
+            parsed.routes == [
+                RouteConfiguration(
+                    receiver: "discord", match: ["severity": ["warn", "crit"]], repeatInterval: .seconds(14400))
+            ])
+
+        let bad = "devices:\n  motoko: {keys: [\"ssh-ed25519 AAAA\"]}\nroutes:\n  - receiver: pager\nreceiverz: []\n"
+        let error = #expect(throws: ConfigError.self) { try CollectorConfiguration.parse(bad, file: "c.yaml") }
+        let lines = error?.description.split(separator: "\n").map(String.init) ?? []
+        #expect(lines.contains { $0.hasPrefix("c.yaml:2:19: devices.motoko.keys[0]: not a public key line") })
+        #expect(lines.contains { $0.hasPrefix("c.yaml:4:15: routes[0].receiver: no receiver named 'pager'") })
+        #expect(lines.contains("c.yaml:5:1: receiverz: unknown key 'receiverz' (did you mean 'receivers'?)"))
+    }
+
+    @Test("the text report fits 80 columns; JSON has the SPEC's fields; Markdown is a table")
+    func rendering() throws {
+        let longSummary = String(repeating: "a very long summary ", count: 10)
+        let report = FleetReport(
+            generatedAt: "2026-11-27T10:00:00Z",
+            devices: [
+                FleetReport.Device(
+                    device: "armitage", status: .crit, trust: "signed", silent: false, lastSeen: "2026-11-27T09:57:00Z",
+                    lastSeenAgo: "3m ago", sequence: 1043, agentVersion: "0.1.0",
+                    checks: [CheckSummary(id: "mount:/mnt/space", status: .crit, summary: longSummary)], rejection: nil,
+                    silence: nil),
+                FleetReport.Device(
+                    device: "a-device-with-a-really-long-name", status: .warn, trust: "none", silent: true,
+                    lastSeen: nil,
+                    lastSeenAgo: nil, sequence: nil, agentVersion: nil, checks: [], rejection: nil,
+                    silence: "never seen"),
+            ],
+            alerts: [
+                FleetReport.Alert(
+                    name: "CheckFailing", device: "armitage", check: "mount:/mnt/space", severity: .crit,
+                    state: "firing",
+                    since: "2026-11-27T09:59:00Z", summary: longSummary)
+            ])
+        let text = ReportRenderer.render(report, format: .text)
+        for line in text.split(separator: "\n") { #expect(line.count <= 80, "\(line.count): \(line)") }
+        #expect(text.contains("crit     signed    3m ago     crit mount:/mnt/space"))
+        let json =
+            try JSONSerialization.jsonObject(with: Data(ReportRenderer.render(report, format: .json).utf8))
+            as? [String: Any]
+        let device = (json?["devices"] as? [[String: Any]])?.first
+        for key in ["device", "status", "trust", "silent", "last_seen", "checks"] {
+            #expect(device?[key] != nil, "\(key)")
+        }
+        #expect((device?["checks"] as? [[String: Any]])?.first?.keys.sorted() == ["id", "status", "summary"])
+        #expect((json?["alerts"] as? [Any])?.count == 1)
+        let markdown = ReportRenderer.render(report, format: .markdown)
+        #expect(markdown.contains("| device | status | trust | last seen | checks |"))
+        #expect(markdown.contains("| armitage | crit | signed | 3m ago | crit mount:/mnt/space |"))
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import PHCConfig
+import PHCCore
+import PHCTestSupport
+import Testing
+
+@testable import PHCCollector
+
+@Suite("Collector passes")
+struct CollectorTests {
+    @Test("verified manifests are accepted, stored once, and unchanged files are not read again")
+    func acceptAndSkip() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        for device in ["motoko", "armitage", "wintermute"] { try fleet.publish(device) }
+        let configuration = try fleet.configuration()
+        let first = try fleet.collector(configuration).pass()
+        #expect(first.devices == 3 && first.accepted == 3 && first.rejected == 0 && first.unchanged == 0)
+        let second = try fleet.collector(configuration).pass()
+        #expect(second.accepted == 0 && second.unchanged == 3)
+        let store = try fleet.store(configuration)
+        #expect(try store.count("manifests") == 3)
+        #expect(try store.devices()["armitage"]?.lastSequence == 1)
+        try fleet.publish("armitage", statuses: ["system": .ok, "gpu:0": .crit])
+        let third = try fleet.collector(configuration).pass()
+        #expect(third.accepted == 1 && third.unchanged == 2)
+        #expect(try store.devices()["armitage"]?.lastSequence == 2)
+        let transitions = try store.recentTransitions(device: "armitage", limit: 10)
+        #expect(transitions.map(\.checkID).sorted() == ["gpu:0", "system"])  // system at first sight, gpu:0 new
+    }
+
+    @Test("a hostile devices folder: every bad file is refused with its reason, and the pass completes")
+    func hostileFolder() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        // Good devices, so the keys exist.
+        for device in ["motoko", "armitage", "wintermute", "replayed", "shared", "other"] { try fleet.publish(device) }
+        fleet.keys["shared"] = fleet.key("other")  // one key on two devices, to reach the device check
+        try fleet.publish("shared", data: try fleet.envelope("shared", signer: "other"))
+        let configuration = try fleet.configuration()
+        #expect(try fleet.collector(configuration).pass().accepted == 6)
+
+        // 1. Signed by a key not trusted for that device.
+        let stranger = try fleet.envelope("motoko", signer: "intruder")
+        try fleet.publish("motoko", data: stranger)
+        // 2. One device's manifest copied into another's folder.
+        try fleet.publish("armitage", folder: "wintermute", data: try fleet.envelope("armitage"))
+        // 3. The same, where the folder's device trusts the same key: caught by the device field.
+        try fleet.publish("other", folder: "shared", data: try fleet.envelope("other"))
+        // 4. An older, validly signed manifest put back over a newer one.
+        let old = try fleet.envelope("replayed", sequence: 1)
+        _ = try fleet.publish("replayed")  // sequence 2, accepted below first
+        // 5. Truncated; 6. three megabytes of noise; 7. a temporary file; 8. a symlink out; 9. legacy shapes.
+        try fleet.directory.write(
+            "devices/truncated/_health/manifest.json",
+            String(decoding: try fleet.envelope("truncated").prefix(80), as: UTF8.self))
+        try fleet.directory.folder("devices/noise/_health")
+        try Data((0..<3_000_000).map { _ in UInt8.random(in: 0...255) })
+            .write(to: URL(fileURLWithPath: fleet.devicesDir + "/noise/_health/manifest.json"))
+        try fleet.directory.write("devices/armitage/_health/.manifest.json.123.tmp", "{partial")
+        let outside = try fleet.directory.folder("outside/_health")
+        try AtomicFile.write(try fleet.envelope("escape"), to: outside + "/manifest.json")
+        try FileManager.default.createSymbolicLink(
+            atPath: fleet.devicesDir + "/escape", withDestinationPath: fleet.directory.file("outside"))
+        let legacy =
+            "\u{FEFF}{\r\n  \"timestamp\": \"2026-11-27T09:58:00Z\",\r\n  \"device\": \"COUNT-ZERO\",\r\n"
+            + "  \"user\": \"mdt\",\r\n  \"platform\": \"windows\",\r\n  \"status\": \"degraded\",\r\n"
+            + "  \"components\": {\"mounts\": {\"flux\": true, \"space\": false}}\r\n}\r\n"
+        try fleet.directory.write("devices/count-zero/mdt/_status.json", legacy)
+
+        let middle = try fleet.collector(configuration).pass()  // replayed: sequence 2 accepted
+        #expect(middle.accepted >= 1)
+        try fleet.publish("replayed", data: old)
+        let summary = try fleet.collector(configuration).pass()
+        #expect(summary.devices == 10)
+
+        let devices = try fleet.store(configuration).devices()
+        #expect(devices["motoko"]?.rejectionKind == "signature")
+        #expect(devices["motoko"]?.rejection?.contains("signed by an unknown key") == true)
+        #expect(devices["motoko"]?.lastSequence == 1, "the good state stays")
+        #expect(devices["wintermute"]?.rejectionKind == "signature")
+        #expect(devices["shared"]?.rejectionKind == "mismatch")
+        #expect(devices["shared"]?.rejection == "manifest of device other found in the folder of shared")
+        #expect(devices["replayed"]?.rejectionKind == "replay")
+        #expect(
+            devices["replayed"]?.rejection == "sequence 1 is older than the last accepted 2 (replayed or rolled back)")
+        #expect(devices["replayed"]?.lastSequence == 2)
+        #expect(devices["truncated"]?.rejectionKind == "unreadable")
+        #expect(devices["noise"]?.rejection?.contains("over the 1 MiB limit") == true)
+        #expect(devices["armitage"]?.rejection == nil && devices["armitage"]?.lastSequence == 1)
+        #expect(devices["escape"]?.rejectionKind == "refused")
+        #expect(devices["escape"]?.rejection?.contains("leading out of devices_dir") == true)
+        #expect(devices["count-zero"]?.trust == "unsigned")
+        #expect(devices["count-zero"]?.status == .crit)  // space not mounted
+        #expect(
+            devices["count-zero"]?.checks.map(\.id) == ["legacy:status", "legacy:mount:flux", "legacy:mount:space"])
+        #expect(devices["count-zero"]?.checks.first?.status == .warn)
+
+        // The refusals raise alerts: pending now, firing at the second pass in a row.
+        let again = try fleet.collector(configuration).pass()
+        #expect(again.firing >= 5)
+        let alerts = try fleet.store(configuration).alerts().filter { $0.state == "firing" }.map {
+            "\($0.name) \($0.device)"
+        }
+        for expected in [
+            "SignatureInvalid motoko", "SignatureInvalid wintermute", "SignatureInvalid shared",
+            "ManifestReplay replayed",
+            "ManifestUnreadable noise",
+        ] {
+            #expect(alerts.contains(expected), "\(expected) in \(alerts)")
+        }
+    }
+
+    @Test("a backlog delivers the manifests the share missed; duplicates are skipped")
+    func backlog() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        try fleet.publish("armitage")  // 1
+        let configuration = try fleet.configuration()
+        _ = try fleet.collector(configuration).pass()
+        let lines = try (2...4).map { try fleet.envelope("armitage", sequence: $0) }
+        let backlog = Data(lines.map { $0 + [10] }.joined())
+        try AtomicFile.write(
+            try Gzip.compress(backlog), to: fleet.devicesDir + "/armitage/_health/backlog-2-4.jsonl.gz")
+        try fleet.publish("armitage", data: try fleet.envelope("armitage", sequence: 5))
+        let pass = try fleet.collector(configuration).pass()
+        #expect(pass.accepted == 4)
+        let history = try fleet.store(configuration).recentManifests(device: "armitage", limit: 10)
+        #expect(history.map(\.sequence) == [5, 4, 3, 2, 1])
+        #expect(history.map(\.source) == ["manifest", "backlog", "backlog", "backlog", "manifest"])
+        // Re-delivered (a crash between writing the backlog and emptying the spool): no double counting.
+        try AtomicFile.write(
+            try Gzip.compress(backlog), to: fleet.devicesDir + "/armitage/_health/backlog-2-6.jsonl.gz")
+        try fleet.publish("armitage", data: try fleet.envelope("armitage", sequence: 6))
+        _ = try fleet.collector(configuration).pass()
+        #expect(try fleet.store(configuration).count("manifests") == 6)
+        #expect(try fleet.store(configuration).devices()["armitage"]?.rejection == nil)
+    }
+
+    @Test("silence: past its expiry a device is silent (crit when always on), and its check alerts are held back")
+    func silence() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        try fleet.publish("motoko", statuses: ["system": .crit])
+        try fleet.publish("armitage")
+        let configuration = try fleet.configuration(devices: [
+            "motoko": DeviceConfiguration(name: "motoko", alwaysOn: true),
+            "armitage": DeviceConfiguration(name: "armitage"),
+            "ghost": DeviceConfiguration(name: "ghost", keys: [SigningKey().publicKey]),
+        ])
+        let later = fleet.clock + 3600
+        for _ in 0..<2 { _ = try fleet.collector(configuration, at: later).pass() }
+        let alerts = try fleet.store(configuration).alerts()
+        let silent = Dictionary(
+            uniqueKeysWithValues: alerts.filter { $0.name == "DeviceSilent" }.map { ($0.device, $0) })
+        #expect(silent["motoko"]?.severity == .crit && silent["motoko"]?.state == "firing")
+        #expect(silent["armitage"]?.severity == .warn)
+        #expect(silent["ghost"]?.summary == "ghost is never seen")
+        #expect(!alerts.contains { $0.name == "CheckFailing" }, "a silent device's old checks do not alert")
+        let report = try FleetReport.build(configuration: configuration, clock: .fixed(later))
+        let motoko = try #require(report.devices.first { $0.device == "motoko" })
+        #expect(motoko.silent && motoko.status == .crit && motoko.lastSeenAgo == "1h ago")
+    }
+
+    @Test("clock skew: a manifest issued an hour in the future raises ClockSkew")
+    func clockSkew() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        try fleet.publish("armitage", data: try fleet.envelope("armitage", issuedAt: fleet.clock + 3600))
+        let configuration = try fleet.configuration()
+        _ = try fleet.collector(configuration).pass()
+        let conditions = try fleet.store(configuration).alerts().map(\.name)
+        #expect(conditions.contains("ClockSkew"))
+    }
+
+    @Test("a revoked key no longer verifies; a second key (rotation) does")
+    func revocationAndRotation() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        let old = fleet.key("armitage")
+        let new = SigningKey()
+        let configuration = try fleet.configuration(devices: [
+            "armitage": DeviceConfiguration(name: "armitage", keys: [old.publicKey, new.publicKey])
+        ])
+        try fleet.publish("armitage")
+        #expect(try fleet.collector(configuration).pass().accepted == 1)
+        var trust = TrustStore()
+        trust.revoked.append(TrustStore.Revocation(keyid: old.publicKey.keyID, revokedAt: fleet.clock))
+        try trust.save(path: configuration.trustFile)
+        try fleet.publish("armitage")
+        let refused = try fleet.collector(configuration).pass()
+        #expect(refused.rejected == 1)
+        fleet.keys["armitage"] = new
+        try fleet.publish("armitage")
+        #expect(try fleet.collector(configuration).pass().accepted == 1)
+    }
+
+    @Test("a pass that fails halfway commits nothing")
+    func atomicPass() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        try fleet.publish("armitage")
+        let configuration = try fleet.configuration()
+        let store = try fleet.store(configuration)
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try store.transaction {
+                try store.recordManifest(
+                    device: "armitage", sequence: 9, issuedAt: 0, receivedAt: 0, status: .ok, source: "x")
+                throw Boom()
+            }
+        }
+        #expect(try store.count("manifests") == 0)
+        #expect(try fleet.collector(configuration).pass().accepted == 1)
+    }
+
+    @Test("no devices folder is an error of the pass, with the path")
+    func missingDevicesFolder() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        let configuration = try fleet.configuration()
+        try FileManager.default.removeItem(atPath: fleet.devicesDir)
+        let error = #expect(throws: (any Error).self) { try fleet.collector(configuration).pass() }
+        #expect(String(describing: error!).contains("devices_dir \(fleet.devicesDir) does not exist"))
+    }
+}
