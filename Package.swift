@@ -81,7 +81,9 @@ let package = Package(
             name: "PHCCollectorTests",
             dependencies: ["PHCCollector", "PHCConfig", "PHCCore", "PHCTestSupport"]
         ),
-        .testTarget(name: "CLITests", dependencies: ["phc-agent", "phc-collector", "PHCCore", "PHCTestSupport"]),
+        .testTarget(
+            name: "CLITests", dependencies: ["phc-agent", "phc-collector", "PHCCollector", "PHCCore", "PHCTestSupport"]
+        ),
     ]
 )
 
