@@ -57,7 +57,7 @@ public struct Collector: Sendable {
         let started = Monotonic.nanoseconds()
         let now = clock.now().secondsSinceEpoch
         let trust = try TrustStore.load(path: configuration.trustFile)
-        let trustedKeys = trust.trustedKeys(configured: configuration.devices)
+        let trustedKeys = trust.lookup(configured: configuration.devices)
         let store = try CollectorStore(path: configuration.database)
         var known = try store.devices()
         let folders = try DeviceScanner.scan(configuration.devicesDir, skipping: configuration.publishDir)
@@ -72,7 +72,7 @@ public struct Collector: Sendable {
                 unchanged += 1
                 continue
             }
-            let trusted = trustedKeys[folder.name] ?? []
+            let trusted = trustedKeys(folder.name)
             if let health = folder.healthDir {
                 for backlog in DeviceScanner.backlogs(in: health, root: root)
                 where (try? store.fileSignature(backlog.path)) != backlog.signature {
@@ -82,7 +82,11 @@ public struct Collector: Sendable {
             jobs.append(Job(folder: folder.name, file: manifest, isBacklog: false, trusted: trusted))
         }
 
+        logger.debug(
+            "scanned \(folders.count) folders, \(jobs.count) files to read (\(Monotonic.millisecondsSince(started)) ms)"
+        )
         // 2. Read and verify in parallel.
+        let verifying = Monotonic.nanoseconds()
         let limit = configuration.maxManifestBytes
         let results = ManifestVerifier.parallelMap(jobs) { job -> JobResult in
             job.isBacklog
@@ -91,7 +95,9 @@ public struct Collector: Sendable {
                     ManifestVerifier.verify(file: job.file, folder: job.folder, trusted: job.trusted, limit: limit))
         }
 
+        logger.debug("verified \(jobs.count) files in \(Monotonic.millisecondsSince(verifying)) ms")
         // 3. Apply, evaluate and commit in one transaction.
+        let storing = Monotonic.nanoseconds()
         let folderByName = Dictionary(folders.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var accepted = 0
         var rejected = 0
@@ -181,6 +187,7 @@ public struct Collector: Sendable {
                 startedAt: now, finishedAt: clock.now().secondsSinceEpoch, devices: folders.count, accepted: accepted,
                 rejected: rejected)
         }
+        logger.debug("stored and evaluated in \(Monotonic.millisecondsSince(storing)) ms")
         return PassSummary(
             devices: folders.count, accepted: accepted, rejected: rejected, unchanged: unchanged, firing: firing,
             milliseconds: Monotonic.millisecondsSince(started))

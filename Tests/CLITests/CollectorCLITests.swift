@@ -40,7 +40,8 @@ struct CollectorCLITests {
               armitage: {keys: ["\(lines["armitage"]!)"]}
               wintermute: {}
             """)
-        let add = try await Command.run(collector, ["trust", "add", "wintermute", lines["wintermute"]!, "--config", config])
+        let add = try await Command.run(
+            collector, ["trust", "add", "wintermute", lines["wintermute"]!, "--config", config])
         #expect(add.status == 0 && add.stdout.hasPrefix("trusted: wintermute keyid "))
         let run = try await Command.run(collector, ["run", "--config", config])
         #expect(run.status == 0, "\(run.stderr)")
@@ -53,7 +54,10 @@ struct CollectorCLITests {
         #expect(devices.map { $0["status"] as? String } == ["crit", "ok", "ok"])
         #expect(devices.allSatisfy { $0["trust"] as? String == "signed" && $0["silent"] as? Bool == false })
         let armitageChecks = devices[0]["checks"] as? [[String: Any]] ?? []
-        #expect(armitageChecks.contains { $0["id"] as? String == "mount:\(directory.file("not-mounted"))" && $0["status"] as? String == "crit" })
+        #expect(
+            armitageChecks.contains {
+                $0["id"] as? String == "mount:\(directory.file("not-mounted"))" && $0["status"] as? String == "crit"
+            })
         let text = try await Command.run(collector, ["report", "--config", config])
         #expect(text.stdout.hasPrefix("DEVICE      STATUS   TRUST     LAST SEEN  CHECKS\narmitage    crit     signed"))
         let one = try await Command.run(collector, ["report", "armitage", "--config", config])
@@ -61,7 +65,9 @@ struct CollectorCLITests {
         let markdown = try await Command.run(collector, ["report", "--config", config, "--format", "markdown"])
         #expect(markdown.stdout.contains("| armitage | crit | signed |"))
         let unknown = try await Command.run(collector, ["report", "nobody", "--config", config])
-        #expect(unknown.status == 1 && unknown.stderr == "phc-collector: error: no device named nobody has been configured or seen\n")
+        #expect(
+            unknown.status == 1
+                && unknown.stderr == "phc-collector: error: no device named nobody has been configured or seen\n")
     }
 
     @Test("trust add, list and revoke edit the trust file, not the YAML")
@@ -71,18 +77,23 @@ struct CollectorCLITests {
         let yaml = "# my comment stays\ndevices_dir: devices\ndatabase: state/c.sqlite\n"
         let config = try directory.write("collector.yaml", yaml)
         let key = SigningKey().publicKey
-        #expect(try await Command.run(collector, ["trust", "add", "Armitage", key.line, "--config", config]).status == 0)
+        #expect(
+            try await Command.run(collector, ["trust", "add", "Armitage", key.line, "--config", config]).status == 0)
         let again = try await Command.run(collector, ["trust", "add", "armitage", key.line, "--config", config])
         #expect(again.stdout.hasPrefix("already trusted"))
         let list = try await Command.run(collector, ["trust", "list", "--config", config])
         #expect(list.stdout.contains("armitage             \(key.keyID.prefix(16))  trust file  trusted"))
-        let revoke = try await Command.run(collector, ["trust", "revoke", String(key.keyID.prefix(10)), "--config", config])
+        let revoke = try await Command.run(
+            collector, ["trust", "revoke", String(key.keyID.prefix(10)), "--config", config])
         #expect(revoke.status == 0 && revoke.stdout == "revoked: \(key.keyID)\n")
-        #expect(try await Command.run(collector, ["trust", "list", "--config", config]).stdout.contains("trust file  revoked"))
+        #expect(
+            try await Command.run(collector, ["trust", "list", "--config", config]).stdout.contains(
+                "trust file  revoked"))
         let readd = try await Command.run(collector, ["trust", "add", "armitage", key.line, "--config", config])
         #expect(readd.status == 1 && readd.stderr.contains("was revoked"))
         #expect(try String(contentsOfFile: config, encoding: .utf8) == yaml)
-        let bad = try await Command.run(collector, ["trust", "add", "armitage", "ssh-ed25519 AAAA", "--config", config])
+        let bad = try await Command.run(
+            collector, ["trust", "add", "armitage", "ssh-ed25519 AAAA", "--config", config])
         #expect(bad.status != 0 && bad.stderr.contains("is not a public key line"))
     }
 
@@ -100,14 +111,18 @@ struct CollectorCLITests {
                     device: name, agent: AgentInfo(version: "0.1.0", os: "Linux", kernel: "6"), sequence: sequence,
                     issuedAt: WallClock.system.now(), expiresAt: WallClock.system.now() + 3600, intervalS: 60,
                     bootID: "b", checks: [CheckResult(id: "system", kind: "system", status: .ok, summary: "fine")])
-                let envelope = try DSSEEnvelope.sign(payload: try manifest.encoded(), payloadType: Manifest.payloadType, with: keys[index])
+                let envelope = try DSSEEnvelope.sign(
+                    payload: try manifest.encoded(), payloadType: Manifest.payloadType, with: keys[index])
                 let health = try directory.folder("devices/\(name)/_health")
                 try AtomicFile.write(try envelope.encoded(), to: health + "/manifest.json")
             }
         }
         for index in 0..<devices {
             keys.append(SigningKey())
-            trust.keys.append(TrustStore.Entry(device: String(format: "dev%04d", index), key: keys[index].publicKey.line, addedAt: WallClock.system.now()))
+            trust.keys.append(
+                TrustStore.Entry(
+                    device: String(format: "dev%04d", index), key: keys[index].publicKey.line,
+                    addedAt: WallClock.system.now()))
         }
         try trust.save(path: directory.file("state/trust.json"))
         let config = try directory.write("collector.yaml", "devices_dir: devices\ndatabase: state/c.sqlite\n")
@@ -141,10 +156,12 @@ struct CollectorCLITests {
         }
     }
 
-    @Test("every collector command explains itself with --help", arguments: [
-        ["--help"], ["run", "--help"], ["report", "--help"], ["trust", "--help"], ["trust", "add", "--help"],
-        ["trust", "revoke", "--help"], ["config", "validate", "--help"],
-    ])
+    @Test(
+        "every collector command explains itself with --help",
+        arguments: [
+            ["--help"], ["run", "--help"], ["report", "--help"], ["trust", "--help"], ["trust", "add", "--help"],
+            ["trust", "revoke", "--help"], ["config", "validate", "--help"],
+        ])
     func help(arguments: [String]) async throws {
         let result = try await Command.run(collector, arguments)
         #expect(result.status == 0 && result.stdout.contains("USAGE: phc-collector") && result.stdout.count > 150)

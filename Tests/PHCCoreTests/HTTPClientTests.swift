@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Foundation
 import PHCTestSupport
 import Testing
@@ -111,7 +114,8 @@ struct HTTPClientTests {
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate() }
+        // SIGKILL: a child of Foundation.Process may have SIGTERM blocked (swift-corelibs-foundation#4772).
+        defer { kill(server.processIdentifier, SIGKILL) }
         var lastError: HTTPClientError?
         for _ in 0..<50 {
             do {

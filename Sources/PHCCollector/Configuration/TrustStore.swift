@@ -87,16 +87,27 @@ public struct TrustStore: Codable, Sendable, Equatable {
 
     /// Trusted keys per device (lower-cased names): the configuration's and this store's, less revoked ones.
     public func trustedKeys(configured: [String: DeviceConfiguration]) -> [String: [PublicKey]] {
+        let lines = Dictionary(grouping: keys, by: { $0.device.lowercased() }).mapValues { $0.map(\.key) }
         var result: [String: [PublicKey]] = [:]
-        for (name, device) in configured { result[name, default: []] += device.keys }
-        for entry in keys {
-            guard let key = PublicKey(line: entry.key) else { continue }
-            result[entry.device.lowercased(), default: []].append(key)
+        for name in Set(lines.keys).union(configured.keys) {
+            result[name] = trustedKeys(for: name, configured: configured[name], lines: lines[name] ?? [])
         }
+        return result
+    }
+
+    /// A lookup that parses a device's trust-file keys only when asked (a pass over a fleet
+    /// where little changed asks for few).
+    func lookup(configured: [String: DeviceConfiguration]) -> @Sendable (String) -> [PublicKey] {
+        let lines = Dictionary(grouping: keys, by: { $0.device.lowercased() }).mapValues { $0.map(\.key) }
+        let store = self
+        return { name in store.trustedKeys(for: name, configured: configured[name], lines: lines[name] ?? []) }
+    }
+
+    private func trustedKeys(for name: String, configured: DeviceConfiguration?, lines: [String]) -> [PublicKey] {
         let revoked = revokedIDs
-        return result.mapValues { keys in
-            var seen: Set<String> = []
-            return keys.filter { !revoked.contains($0.keyID) && seen.insert($0.keyID).inserted }
+        var seen: Set<String> = []
+        return ((configured?.keys ?? []) + lines.compactMap(PublicKey.init(line:))).filter {
+            !revoked.contains($0.keyID) && seen.insert($0.keyID).inserted
         }
     }
 }

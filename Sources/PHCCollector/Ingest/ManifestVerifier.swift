@@ -22,7 +22,7 @@ public enum RejectionKind: String, Sendable, Codable {
 
 /// A manifest that passed every check but the sequence number (which needs the store).
 struct VerifiedManifest {
-    var manifest: Manifest
+    var manifest: ManifestHead
     var keyID: String
     /// SHA-256 of the payload, to tell a re-written identical file from a replay.
     var digest: String
@@ -61,9 +61,9 @@ enum ManifestVerifier {
         } catch {
             return .rejected(.signature, error.description, sequence: nil)
         }
-        let manifest: Manifest
+        let manifest: ManifestHead
         do {
-            manifest = try Manifest.decode(payload)
+            manifest = try ManifestHead.decode(payload)
         } catch {
             return .rejected(.unreadable, error.description, sequence: nil)
         }

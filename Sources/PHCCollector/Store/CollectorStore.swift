@@ -30,7 +30,11 @@ struct DeviceRecord: Equatable {
     var expiresAt: Int64?
     var intervalS: Int64?
     var status: CheckStatus?
-    var checks: [CheckSummary] = []
+    /// The last accepted manifest's checks as stored (JSON), decoded only when needed:
+    /// a pass over an unchanged fleet never decodes them.
+    var checksJSON = "[]"
+    /// The non-ok subset, which alert evaluation reads every pass.
+    var problemsJSON = "[]"
     var keyID: String?
     var agentVersion: String?
     /// Collector time when the last accepted manifest arrived.
@@ -42,7 +46,26 @@ struct DeviceRecord: Equatable {
     var rejectionKind: String?
     var skewSeconds: Int64 = 0
 
-    var problems: [CheckSummary] { checks.filter { $0.status != .ok } }
+    var checks: [CheckSummary] {
+        get { Self.decode(checksJSON) }
+        set {
+            checksJSON = Self.encode(newValue)
+            problemsJSON = Self.encode(newValue.filter { $0.status != .ok })
+        }
+    }
+
+    var problems: [CheckSummary] { problemsJSON == "[]" ? [] : Self.decode(problemsJSON) }
+
+    static func encode(_ checks: [CheckSummary]) -> String {
+        guard !checks.isEmpty else { return "[]" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(checks)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    static func decode(_ json: String) -> [CheckSummary] {
+        json == "[]" ? [] : (try? JSONDecoder().decode([CheckSummary].self, from: Data(json.utf8))) ?? []
+    }
 }
 
 /// A row of `alerts`.
@@ -64,12 +87,6 @@ struct AlertRecord: Equatable {
 /// The collector's SQLite database: devices, history, rejections, alert state.
 final class CollectorStore {
     let database: SQLiteDatabase
-    private let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-    private let decoder = JSONDecoder()
 
     /// Opens (creating the folder and the file) and migrates the database.
     init(path: String, readOnly: Bool = false) throws {
@@ -93,7 +110,7 @@ final class CollectorStore {
 
     private static let deviceColumns = """
         name, display_name, trust, last_sequence, payload_digest, issued_at, expires_at, interval_s, status, checks, \
-        keyid, agent_version, last_seen, manifest_signature, rejection, rejection_kind, skew_s
+        keyid, agent_version, last_seen, manifest_signature, rejection, rejection_kind, skew_s, problems
         """
 
     func devices() throws -> [String: DeviceRecord] {
@@ -102,20 +119,18 @@ final class CollectorStore {
                 name: row.text(0), displayName: row.text(1), trust: row.text(2), lastSequence: row.optionalInt(3),
                 payloadDigest: row.optionalText(4), issuedAt: row.optionalInt(5), expiresAt: row.optionalInt(6),
                 intervalS: row.optionalInt(7), status: row.optionalText(8).flatMap(CheckStatus.init(rawValue:)),
-                checks: (try? decoder.decode([CheckSummary].self, from: Data(row.text(9).utf8))) ?? [],
-                keyID: row.optionalText(10), agentVersion: row.optionalText(11), lastSeen: row.optionalInt(12),
-                manifestSignature: row.optionalText(13), rejection: row.optionalText(14),
-                rejectionKind: row.optionalText(15), skewSeconds: row.int(16))
+                checksJSON: row.text(9), problemsJSON: row.text(17), keyID: row.optionalText(10),
+                agentVersion: row.optionalText(11), lastSeen: row.optionalInt(12),
+                manifestSignature: row.optionalText(13),
+                rejection: row.optionalText(14), rejectionKind: row.optionalText(15), skewSeconds: row.int(16))
         }
         return Dictionary(rows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     func save(_ device: DeviceRecord) throws {
-        let checks = String(decoding: try encoder.encode(device.checks), as: UTF8.self)
-        let problems = String(decoding: try encoder.encode(device.problems), as: UTF8.self)
         try database.statement(
             """
-            INSERT INTO devices (\(Self.deviceColumns), problems) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            INSERT INTO devices (\(Self.deviceColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             ON CONFLICT(name) DO UPDATE SET display_name=excluded.display_name, trust=excluded.trust,
             last_sequence=excluded.last_sequence, payload_digest=excluded.payload_digest,
             issued_at=excluded.issued_at, expires_at=excluded.expires_at, interval_s=excluded.interval_s,
@@ -127,9 +142,10 @@ final class CollectorStore {
         ).run([
             .text(device.name), .text(device.displayName), .text(device.trust), .optional(device.lastSequence),
             .optional(device.payloadDigest), .optional(device.issuedAt), .optional(device.expiresAt),
-            .optional(device.intervalS), .optional(device.status?.rawValue), .text(checks), .optional(device.keyID),
-            .optional(device.agentVersion), .optional(device.lastSeen), .optional(device.manifestSignature),
-            .optional(device.rejection), .optional(device.rejectionKind), .int(device.skewSeconds), .text(problems),
+            .optional(device.intervalS), .optional(device.status?.rawValue), .text(device.checksJSON),
+            .optional(device.keyID), .optional(device.agentVersion), .optional(device.lastSeen),
+            .optional(device.manifestSignature), .optional(device.rejection), .optional(device.rejectionKind),
+            .int(device.skewSeconds), .text(device.problemsJSON),
         ])
     }
 

@@ -65,10 +65,17 @@ public struct SigningKey: Sendable {
 /// An Ed25519 public key, written `ed25519:<base64 of the 32 raw bytes>` in configs and on enrolment.
 public struct PublicKey: Sendable, Hashable, CustomStringConvertible {
     public let rawBytes: [UInt8]
+    /// Lowercase hex SHA-256 of the raw key: the DSSE `keyid` (computed once).
+    public let keyID: String
 
     public init(rawBytes: [UInt8]) {
         self.rawBytes = rawBytes
+        self.keyID = Digest.sha256Hex(rawBytes)
     }
+
+    public static func == (lhs: PublicKey, rhs: PublicKey) -> Bool { lhs.rawBytes == rhs.rawBytes }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawBytes) }
 
     /// Parses `ed25519:<base64>`.
     public init?(line: String) {
@@ -76,21 +83,13 @@ public struct PublicKey: Sendable, Hashable, CustomStringConvertible {
         guard text.hasPrefix("ed25519:"), let data = Base64.decode(String(text.dropFirst("ed25519:".count))),
             data.count == 32
         else { return nil }
-        rawBytes = Array(data)
+        self.init(rawBytes: Array(data))
     }
 
     /// `ed25519:<base64>`.
     public var line: String { "ed25519:" + Data(rawBytes).base64EncodedString() }
 
     public var description: String { line }
-
-    /// Lowercase hex SHA-256 of the raw key: the DSSE `keyid`.
-    public var keyID: String {
-        SHA256.hash(data: rawBytes).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
-    }
 
     /// Whether `signature` is a valid Ed25519 signature of `message` by this key.
     public func isValidSignature(_ signature: some DataProtocol, for message: [UInt8]) -> Bool {
