@@ -93,6 +93,13 @@ struct AlertAndLegacyTests {
         #expect(lines.contains("c.yaml:5:1: receiverz: unknown key 'receiverz' (did you mean 'receivers'?)"))
     }
 
+    @Test("the shipped collector configuration is valid")
+    func shippedConfiguration() throws {
+        let configuration = try CollectorConfiguration.load(path: "\(Repository.root)/collector-config/motoko.yaml")
+        #expect(configuration.devices["motoko"]?.alwaysOn == true && configuration.devices["count-zero"]?.legacy == true)
+        #expect(configuration.receivers.map(\.name) == ["discord"])
+    }
+
     @Test("the text report fits 80 columns; JSON has the SPEC's fields; Markdown is a table")
     func rendering() throws {
         let longSummary = String(repeating: "a very long summary ", count: 10)
