@@ -96,7 +96,8 @@ struct AlertAndLegacyTests {
     @Test("the shipped collector configuration is valid")
     func shippedConfiguration() throws {
         let configuration = try CollectorConfiguration.load(path: "\(Repository.root)/collector-config/motoko.yaml")
-        #expect(configuration.devices["motoko"]?.alwaysOn == true && configuration.devices["count-zero"]?.legacy == true)
+        #expect(
+            configuration.devices["motoko"]?.alwaysOn == true && configuration.devices["count-zero"]?.legacy == true)
         #expect(configuration.receivers.map(\.name) == ["discord"])
     }
 

@@ -29,6 +29,9 @@ public enum ReportRenderer {
 
     /// The worst checks of a device, worst first: `crit mount:/mnt/space; warn gpu:0`.
     static func worstChecks(_ device: FleetReport.Device) -> String {
+        if let rejection = device.rejection, !device.checks.isEmpty {
+            return "refused: \(rejection)"
+        }
         if device.checks.isEmpty {
             return device.rejection.map { "refused: \($0)" } ?? (device.silent ? "never seen" : "no checks")
         }
