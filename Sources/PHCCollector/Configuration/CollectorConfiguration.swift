@@ -1,4 +1,4 @@
-public import PHCConfig
+internal import PHCConfig
 public import PHCCore
 
 /// Everything `phc-collector` needs, read from YAML (see ``CollectorConfiguration/load(path:)``).

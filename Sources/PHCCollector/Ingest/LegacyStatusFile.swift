@@ -3,7 +3,7 @@
 #else
     import Foundation
 #endif
-public import PHCCore
+internal import PHCCore
 
 /// The fleet's old, unsigned `<device>/<user>/_status.json`, in every shape its
 /// shell scripts write: UTF-8 BOM, CRLF, upper-case device names (Windows),

@@ -4,7 +4,7 @@
     import Foundation
 #endif
 import Dispatch
-public import PHCCore
+internal import PHCCore
 
 /// Why a manifest was not used as health data.
 public enum RejectionKind: String, Sendable, Codable {

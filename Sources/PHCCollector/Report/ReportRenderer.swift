@@ -3,7 +3,7 @@
 #else
     import Foundation
 #endif
-public import PHCCore
+internal import PHCCore
 
 /// Text, Markdown and JSON renderings of a ``FleetReport``.
 public enum ReportRenderer {
