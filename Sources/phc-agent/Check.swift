@@ -64,20 +64,9 @@ enum CheckTable {
         return results.map { result in
             let status = result.status.rawValue.uppercased()
             let padded = status + String(repeating: " ", count: max(0, 7 - status.count))
-            let shown = colour ? paint(padded, result.status) : padded
+            let shown = colour ? result.status.painted(padded) : padded
             let id = result.id.count > idWidth ? String(result.id.prefix(idWidth - 1)) + "…" : result.id
             return "\(shown) \(id)\(String(repeating: " ", count: idWidth - id.count))  \(result.summary)"
         }.joined(separator: "\n")
-    }
-
-    static func paint(_ text: String, _ status: CheckStatus) -> String {
-        let code =
-            switch status {
-            case .ok: "32"
-            case .warn: "33"
-            case .crit: "31"
-            case .unknown: "35"
-            }
-        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
     }
 }

@@ -270,57 +270,6 @@ extension AgentConfiguration {
     }
 }
 
-/// Resolves configuration paths: absolute as given, relative against the configuration file's folder.
-struct PathResolver {
-    let directory: String
-
-    init(configFile: String) {
-        let absolute = configFile.hasPrefix("/") ? configFile : HostFacts.currentDirectory() + "/" + configFile
-        directory = AtomicFile.split(absolute).directory
-    }
-
-    func resolve(_ path: String) -> String {
-        let joined = path.hasPrefix("/") ? path : directory + "/" + path
-        return Self.normalize(joined)
-    }
-
-    /// Reads a path value and resolves it.
-    func path(_ node: ConfigNode) -> String? {
-        guard let text = node.nonEmptyString() else { return nil }
-        if text.hasPrefix("~") {
-            node.report("'~' is not expanded; write the full path")
-            return nil
-        }
-        return resolve(text)
-    }
-
-    /// Removes `.`, `..`, repeated and trailing slashes without touching the filesystem
-    /// (a hung mount must not be stat'ed while reading the configuration).
-    static func normalize(_ path: String) -> String {
-        var parts: [Substring] = []
-        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
-            if part == "." { continue }
-            if part == ".." {
-                _ = parts.popLast()
-                continue
-            }
-            parts.append(part)
-        }
-        return "/" + parts.joined(separator: "/")
-    }
-}
-
-/// What a device name may look like: it becomes a folder name on the share.
-public enum DeviceName {
-    static let rule = "lower-case letters, digits, '-', '_' and '.', starting with a letter or digit, at most 63"
-
-    public static func isValid(_ name: String) -> Bool {
-        guard let first = name.utf8.first, name.utf8.count <= 63 else { return false }
-        let isAlnum: (UInt8) -> Bool = { (97...122).contains($0) || (48...57).contains($0) }
-        return isAlnum(first) && name.utf8.allSatisfy { isAlnum($0) || $0 == 45 || $0 == 95 || $0 == 46 }
-    }
-}
-
 enum UnitName {
     static func isValid(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 255

@@ -20,7 +20,7 @@ extension CollectorConfiguration {
     ]
 
     private static func read(_ document: ConfigDocument) throws(ConfigError) -> CollectorConfiguration {
-        let base = FolderResolver(configFile: document.file)
+        let base = PathResolver(configFile: document.file)
         var configuration = CollectorConfiguration(
             file: document.file, devicesDir: "/space/devices", publishDir: "/space/devices/_fleet",
             database: "/var/lib/phc-collector/collector.sqlite", trustFile: "/var/lib/phc-collector/trust.json",
@@ -50,8 +50,8 @@ extension CollectorConfiguration {
         if let devices = root["devices"]?.anyMapping() {
             for (name, node) in devices {
                 let key = name.lowercased()
-                guard isDeviceName(key) else {
-                    node.report("'\(name)' is not a device name (letters, digits, '-', '_', '.')")
+                guard DeviceName.isValid(key) else {
+                    node.report("'\(name)' is not a device name (\(DeviceName.rule))")
                     continue
                 }
                 guard configuration.devices[key] == nil else {
@@ -88,7 +88,7 @@ extension CollectorConfiguration {
         return device
     }
 
-    private static func readReceivers(_ node: ConfigNode, base: FolderResolver) -> [ReceiverConfiguration]? {
+    private static func readReceivers(_ node: ConfigNode, base: PathResolver) -> [ReceiverConfiguration]? {
         var seen: Set<String> = []
         return node.sequence()?.compactMap { item in
             guard let mapping = item.mapping(allowedKeys: ["name", "type", "url_file", "hmac_secret_file"]),
@@ -129,42 +129,4 @@ extension CollectorConfiguration {
         }
     }
 
-    static func isDeviceName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, name.utf8.count <= 63 else { return false }
-        let isAlnum: (UInt8) -> Bool = { (97...122).contains($0) || (48...57).contains($0) }
-        return isAlnum(first) && name.utf8.allSatisfy { isAlnum($0) || $0 == 45 || $0 == 95 || $0 == 46 }
-    }
 }
-
-/// Resolves configuration paths against the configuration file's folder.
-struct FolderResolver {
-    let directory: String
-
-    init(configFile: String) {
-        var absolute = configFile
-        if !absolute.hasPrefix("/") {
-            var buffer = [CChar](repeating: 0, count: 4096)
-            let cwd =
-                getcwd(&buffer, buffer.count) != nil
-                ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/"
-            absolute = cwd + "/" + configFile
-        }
-        directory = AtomicFile.split(absolute).directory
-    }
-
-    func path(_ node: ConfigNode) -> String? {
-        guard let text = node.nonEmptyString() else { return nil }
-        let joined = text.hasPrefix("/") ? text : directory + "/" + text
-        var parts: [Substring] = []
-        for part in joined.split(separator: "/") {
-            if part == "." { continue }
-            if part == ".." { _ = parts.popLast(); continue }
-            parts.append(part)
-        }
-        return "/" + parts.joined(separator: "/")
-    }
-}
-
-#if canImport(Glibc)
-    internal import Glibc
-#endif

@@ -48,7 +48,8 @@ public enum ReportRenderer {
             let seen = device.silent ? "silent" : (device.lastSeenAgo ?? "never")
             let status = pad(device.status.rawValue, 7)
             let line =
-                pad(clip(device.device, nameWidth), nameWidth) + "  " + (colour ? paint(status, device.status) : status)
+                pad(clip(device.device, nameWidth), nameWidth) + "  "
+                + (colour ? device.status.painted(status) : status)
                 + "  " + pad(device.trust, 8) + "  " + pad(clip(seen, 9), 9) + "  "
                 + clip(worstChecks(device), max(10, width - fixed))
             lines.append(line)
@@ -60,7 +61,8 @@ public enum ReportRenderer {
     static func deviceText(_ report: FleetReport, colour: Bool, width: Int) -> String {
         guard let device = report.devices.first else { return "" }
         var lines: [String] = []
-        var head = "\(device.device): \(colour ? paint(device.status.rawValue, device.status) : device.status.rawValue)"
+        var head =
+            "\(device.device): \(colour ? device.status.painted(device.status.rawValue) : device.status.rawValue)"
         head += ", \(device.trust)"
         if let sequence = device.sequence { head += ", sequence \(sequence)" }
         if let seen = device.lastSeen { head += ", issued \(seen) (\(device.lastSeenAgo ?? ""))" }
@@ -74,7 +76,8 @@ public enum ReportRenderer {
             for check in device.checks {
                 let status = pad(check.status.rawValue, 7)
                 lines.append(
-                    "  " + (colour ? paint(status, check.status) : status) + " " + pad(clip(check.id, idWidth), idWidth)
+                    "  " + (colour ? check.status.painted(status) : status) + " "
+                        + pad(clip(check.id, idWidth), idWidth)
                         + "  " + clip(check.summary, max(10, width - idWidth - 12)))
             }
         }
@@ -113,7 +116,7 @@ public enum ReportRenderer {
             let what = alert.check.map { "\(alert.name) \($0)" } ?? alert.name
             lines.append(
                 clip(
-                    "  \(pad(alert.state, 8)) \(colour ? paint(severity, alert.severity) : severity) \(alert.device) \(what): "
+                    "  \(pad(alert.state, 8)) \(colour ? alert.severity.painted(severity) : severity) \(alert.device) \(what): "
                         + alert.summary, width + (colour ? 9 : 0)))
         }
         return lines
@@ -155,16 +158,5 @@ public enum ReportRenderer {
 
     static func clip(_ text: String, _ width: Int) -> String {
         text.count <= width ? text : String(text.prefix(max(1, width - 1))) + "…"
-    }
-
-    static func paint(_ text: String, _ status: CheckStatus) -> String {
-        let code =
-            switch status {
-            case .ok: "32"
-            case .warn: "33"
-            case .crit: "31"
-            case .unknown: "35"
-            }
-        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
     }
 }

@@ -37,4 +37,16 @@ public enum CheckStatus: String, Codable, Sendable, CaseIterable, Comparable {
     public static func worst(_ statuses: some Sequence<CheckStatus>) -> CheckStatus {
         statuses.max() ?? .ok
     }
+
+    /// `text` in this status's terminal colour (green, yellow, red, magenta).
+    public func painted(_ text: String) -> String {
+        let code =
+            switch self {
+            case .ok: "32"
+            case .warn: "33"
+            case .crit: "31"
+            case .unknown: "35"
+            }
+        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+    }
 }
