@@ -128,14 +128,14 @@ struct CollectorCLITests {
         let config = try directory.write("collector.yaml", "devices_dir: devices\ndatabase: state/c.sqlite\n")
 
         func killedRuns() async throws {
-            for delay in [30_000, 80_000, 150_000, 250_000, 600_000] as [UInt32] {
+            for delay in [30, 80, 150, 250, 600] {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: collector)
                 process.arguments = ["run", "--config", config]
                 process.standardOutput = FileHandle.nullDevice
                 process.standardError = FileHandle.nullDevice
                 try process.run()
-                usleep(delay)
+                try await Task.sleep(for: .milliseconds(delay))
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
             }

@@ -39,7 +39,7 @@ struct ProcessRunnerTests {
         #expect(Date().timeIntervalSince(start) < 5, "the 30 s sleep was waited for")
         let pid = try #require(
             Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        usleep(100_000)
+        try await Task.sleep(for: .milliseconds(100))
         #expect(kill(pid, 0) != 0 || Command.pids(named: "sleep").contains(pid) == false, "grandchild \(pid) survived")
     }
 
