@@ -32,8 +32,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     private let listener: Int32
     private let handler: Locked<@Sendable (Request) -> Behaviour>
     private let recorded = Locked([Request]())
-    private let stopped = Locked(false)
-    private let openConnections = Locked(Set<Int32>())
+    /// Whether ``stop()`` was called, and the connections being served; one lock so that
+    /// stopping and closing a connection never interleave.
+    private let connections = Locked((stopped: false, open: Set<Int32>()))
+    private let listenerClosed = DispatchSemaphore(value: 0)
 
     public init(_ handler: @escaping @Sendable (Request) -> Behaviour) throws {
         self.handler = Locked(handler)
@@ -67,27 +69,53 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     /// Every request received so far.
     public var requests: [Request] { recorded.get() }
 
-    /// Stops accepting and closes every open connection.
+    /// Stops accepting and ends every open connection. Calling it again does nothing.
+    ///
+    /// Each descriptor is closed once, by the thread that owns it (the accept thread
+    /// closes the listener, each connection thread its connection): a second close
+    /// of a number the kernel has meanwhile handed to someone else would close their file.
+    /// On return the port is free again.
     public func stop() {
-        stopped.set(true)
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        for fd in openConnections.get() { shutdown(fd, Int32(SHUT_RDWR)) }
+        var first = false
+        connections.update { state in
+            guard !state.stopped else { return }
+            state.stopped = true
+            first = true
+            // Linux: shutdown of a listening socket refuses new connections at once and wakes accept().
+            shutdown(listener, Int32(SHUT_RDWR))
+            for fd in state.open { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+        if first { _ = listenerClosed.wait(timeout: .now() + 5) }
     }
 
     private func acceptLoop() {
-        while !stopped.get() {
+        defer {
+            close(listener)
+            listenerClosed.signal()
+        }
+        while true {
             let fd = accept(listener, nil, nil)
             if fd < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || errno == ECONNABORTED { continue }
                 return
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            openConnections.update { $0.insert(fd) }
+            var accepted = false
+            connections.update { state in
+                if state.stopped {
+                    close(fd)
+                } else {
+                    state.open.insert(fd)
+                    accepted = true
+                }
+            }
+            guard accepted else { return }
             let thread = Thread { [self] in
                 serve(fd)
-                openConnections.update { $0.remove(fd) }
-                close(fd)
+                connections.update { state in
+                    state.open.remove(fd)
+                    close(fd)
+                }
             }
             thread.start()
         }
@@ -122,13 +150,13 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                     + "Content-Length: \(bytes.count)\r\nConnection: close\r\n\r\n")
             sendBytes(fd, bytes)
         case .never:
-            while !stopped.get() && read(fd, &chunk, chunk.count) > 0 {}
+            while !connections.get().stopped && read(fd, &chunk, chunk.count) > 0 {}
         case .drip(let piece, let chunks, let interval):
             send(
                 fd,
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(piece.utf8.count * chunks)\r\n"
                     + "Connection: close\r\n\r\n")
-            for _ in 0..<chunks where !stopped.get() {
+            for _ in 0..<chunks where !connections.get().stopped {
                 if !send(fd, piece) { return }
                 usleep(UInt32(interval * 1_000_000))
             }
