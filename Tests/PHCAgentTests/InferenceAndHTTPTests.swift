@@ -58,12 +58,13 @@ struct InferenceAndHTTPTests {
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
     }
 
-    func vllm(_ server: LoopbackHTTPServer, model: String = "qwen2.5-7b-armitage", optional: Bool = false)
-        -> InferenceCheckConfiguration
-    {
+    func vllm(
+        _ server: LoopbackHTTPServer, model: String = "qwen2.5-7b-armitage", optional: Bool = false,
+        timeout: Duration = .seconds(2)
+    ) -> InferenceCheckConfiguration {
         InferenceCheckConfiguration(
             name: "armitage-vllm", url: server.baseURL, kind: .vllm, model: model, optional: optional,
-            timeout: .seconds(2))
+            timeout: timeout)
     }
 
     @Test("a healthy vLLM: ok, with load and KV cache from /metrics")
@@ -127,7 +128,8 @@ struct InferenceAndHTTPTests {
             request.path == "/v1/models" ? .respond(status: 200, body: huge) : .respond(status: 200, body: "")
         }
         defer { server.stop() }
-        let result = await InferenceCheck(vllm(server)).run(in: context()).results[0]
+        // A generous timeout: this is about the cap, and 5 MB through a loaded 2-core test run can take a while.
+        let result = await InferenceCheck(vllm(server, timeout: .seconds(20))).run(in: context()).results[0]
         #expect(result.status == .crit && result.summary.hasSuffix("response body over 4 MiB"), "\(result.summary)")
     }
 
