@@ -84,9 +84,6 @@ CURLcode ccurl_easy_setopt_write_function(CURL *handle, ccurl_write_callback cal
 CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return api.easy_getinfo(handle, info, value);
 }
-CURLcode ccurl_easy_getinfo_double(CURL *handle, CURLINFO info, double *value) {
-    return api.easy_getinfo(handle, info, value);
-}
 CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, char **value) {
     return api.easy_getinfo(handle, info, value);
 }
@@ -94,10 +91,6 @@ struct curl_slist *ccurl_slist_append(struct curl_slist *list, const char *text)
     return api.slist_append(list, text);
 }
 void ccurl_slist_free_all(struct curl_slist *list) { api.slist_free_all(list); }
-const char *ccurl_version(void) {
-    if (!ccurl_load()) return NULL;
-    return api.version_info(CURLVERSION_NOW)->version;
-}
 unsigned int ccurl_version_num(void) {
     if (!ccurl_load()) return 0;
     return api.version_info(CURLVERSION_NOW)->version_num;

@@ -30,12 +30,9 @@ CURLcode ccurl_easy_setopt_slist(CURL *_Nonnull handle, CURLoption option, struc
 typedef size_t (*ccurl_write_callback)(char *_Nonnull data, size_t size, size_t count, void *_Nullable context);
 CURLcode ccurl_easy_setopt_write_function(CURL *_Nonnull handle, ccurl_write_callback _Nullable callback);
 CURLcode ccurl_easy_getinfo_long(CURL *_Nonnull handle, CURLINFO info, long *_Nonnull value);
-CURLcode ccurl_easy_getinfo_double(CURL *_Nonnull handle, CURLINFO info, double *_Nonnull value);
 CURLcode ccurl_easy_getinfo_string(CURL *_Nonnull handle, CURLINFO info, char *_Nullable *_Nonnull value);
 struct curl_slist *_Nullable ccurl_slist_append(struct curl_slist *_Nullable list, const char *_Nonnull text);
 void ccurl_slist_free_all(struct curl_slist *_Nullable list);
-/// "7.88.1", or NULL when libcurl cannot be loaded.
-const char *_Nullable ccurl_version(void);
 /// LIBCURL_VERSION_NUM of the loaded library (0x075801 for 7.88.1), 0 when not loaded.
 unsigned int ccurl_version_num(void);
 

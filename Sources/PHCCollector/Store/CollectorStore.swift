@@ -151,17 +151,13 @@ final class CollectorStore {
 
     // MARK: History
 
-    /// Records an accepted manifest; false when it was already recorded (never counted twice).
-    @discardableResult
+    /// Records an accepted manifest; one already recorded is left as it is (never counted twice).
     func recordManifest(
         device: String, sequence: Int64, issuedAt: Int64, receivedAt: Int64, status: CheckStatus, source: String
-    )
-        throws -> Bool
-    {
+    ) throws {
         try database.statement(
             "INSERT OR IGNORE INTO manifests (device, sequence, issued_at, received_at, status, source) VALUES (?,?,?,?,?,?)"
         ).run([.text(device), .int(sequence), .int(issuedAt), .int(receivedAt), .text(status.rawValue), .text(source)])
-        return sqlite3Changes() > 0
     }
 
     func recordTransition(device: String, check: CheckSummary, sequence: Int64, issuedAt: Int64) throws {
@@ -294,9 +290,5 @@ final class CollectorStore {
     /// Forgets resolved alerts older than `before`.
     func pruneResolved(before: Int64) throws {
         try database.statement("DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < ?").run([.int(before)])
-    }
-
-    private func sqlite3Changes() -> Int {
-        Int(csqliteChanges(database))
     }
 }

@@ -8,7 +8,6 @@ internal import CSQLite
 /// A value to bind or read.
 enum SQLValue: Equatable {
     case int(Int64)
-    case double(Double)
     case text(String)
     case null
 
@@ -28,7 +27,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 /// transactions. Used from one thread at a time.
 final class SQLiteDatabase {
     let path: String
-    private(set) var handle: OpaquePointer?
+    private var handle: OpaquePointer?
     private var cache: [String: Statement] = [:]
 
     /// Opens (creating) the database in WAL mode with a busy timeout, so a
@@ -128,7 +127,6 @@ final class Statement {
             let rc: Int32
             switch value {
             case .int(let number): rc = sqlite3_bind_int64(raw, index, number)
-            case .double(let number): rc = sqlite3_bind_double(raw, index, number)
             case .text(let text): rc = csqlite_bind_text(raw, index, text, -1)
             case .null: rc = sqlite3_bind_null(raw, index)
             }
@@ -163,7 +161,6 @@ final class Statement {
         let raw: OpaquePointer
 
         func int(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
-        func double(_ column: Int32) -> Double { sqlite3_column_double(raw, column) }
         func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
         func text(_ column: Int32) -> String {
             guard let pointer = sqlite3_column_text(raw, column) else { return "" }
@@ -172,9 +169,4 @@ final class Statement {
         func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
         func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
     }
-}
-
-/// Rows changed by the last statement.
-func csqliteChanges(_ database: SQLiteDatabase) -> Int32 {
-    sqlite3_changes(database.handle)
 }

@@ -35,11 +35,6 @@ public struct CurlHTTPClient: Sendable {
         return try outcome.get()
     }
 
-    /// The loaded libcurl's version, such as "7.88.1", or nil when it cannot be loaded.
-    public static var libcurlVersion: String? {
-        ccurl_version().map { String(cString: $0) }
-    }
-
     private final class Sink {
         var body = Data()
         let limit: Int

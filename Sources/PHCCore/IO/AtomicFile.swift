@@ -61,11 +61,6 @@ public enum AtomicFile {
         close(fd)
     }
 
-    /// Whether `name` is one of our temporary names (`.<name>.<random>.tmp`).
-    public static func isTemporaryName(_ name: String) -> Bool {
-        name.hasPrefix(".") && name.hasSuffix(".tmp")
-    }
-
     /// The folder and the last component of `path` (`/a/b` → `/a`, `b`).
     public static func split(_ path: String) -> (directory: String, name: String) {
         guard let slash = path.lastIndex(of: "/") else { return (".", path) }
