@@ -182,7 +182,8 @@ public struct Collector: Sendable {
             for alert in changes.save { try store.save(alert) }
             for key in changes.delete { try store.deleteAlert(key) }
             try store.pruneResolved(before: now - 7 * 86400)
-            firing = try store.alerts().filter { $0.state == "firing" }.count
+            // Every alert that was not resolved is in `save` or `delete`: the firing ones are all in `save`.
+            firing = changes.save.filter { $0.state == "firing" }.count
             try store.recordPass(
                 startedAt: now, finishedAt: clock.now().secondsSinceEpoch, devices: folders.count, accepted: accepted,
                 rejected: rejected)
@@ -214,7 +215,7 @@ public struct Collector: Sendable {
                 : "sequence \(manifest.sequence) is older than the last accepted \(last) (replayed or rolled back)"
             throw Replay(reason: reason)
         }
-        let checks = manifest.checks.map { CheckSummary(id: $0.id, status: $0.status, summary: $0.summary) }
+        let checks = manifest.checks
         let previous = Dictionary(record.checks.map { ($0.id, $0.status) }, uniquingKeysWith: { a, _ in a })
         for check in checks where previous[check.id] != check.status {
             try store.recordTransition(
@@ -388,17 +389,11 @@ public struct Collector: Sendable {
     }
 }
 
-/// "3m", "2h5m", "4d": the age texts of reports.
+/// "3m", "2h5m", "4d": the age texts of reports, to two units at most.
 enum Age {
     static func text(_ seconds: Int64) -> String {
         let seconds = max(0, seconds)
-        if seconds < 60 { return "\(seconds)s" }
-        if seconds < 3600 { return "\(seconds / 60)m" }
-        if seconds < 86400 {
-            let minutes = seconds / 60 % 60
-            return "\(seconds / 3600)h" + (minutes > 0 ? "\(minutes)m" : "")
-        }
-        let hours = seconds / 3600 % 24
-        return "\(seconds / 86400)d" + (hours > 0 ? "\(hours)h" : "")
+        let precision: Int64 = seconds < 60 ? 1 : seconds < 86400 ? 60 : 3600
+        return DurationText.format(.seconds(seconds / precision * precision))
     }
 }

@@ -140,4 +140,14 @@ struct AlertAndLegacyTests {
         #expect(markdown.contains("| device | status | trust | last seen | checks |"))
         #expect(markdown.contains("| armitage | crit | signed | 3m ago | crit mount:/mnt/space |"))
     }
+
+    @Test(
+        "ages read to two units at most, rounded down",
+        arguments: [
+            (0, "0s"), (59, "59s"), (60, "1m"), (3599, "59m"), (3600, "1h"), (3661, "1h1m"), (86399, "23h59m"),
+            (86400, "1d"), (90061, "1d1h"), (-5, "0s"),
+        ] as [(Int64, String)])
+    func ageText(seconds: Int64, text: String) {
+        #expect(Age.text(seconds) == text)
+    }
 }

@@ -102,6 +102,7 @@ struct CollectorTests {
         let alerts = try fleet.store(configuration).alerts().filter { $0.state == "firing" }.map {
             "\($0.name) \($0.device)"
         }
+        #expect(again.firing == alerts.count, "the pass counts what the store holds as firing")
         for expected in [
             "SignatureInvalid motoko", "SignatureInvalid wintermute", "SignatureInvalid shared",
             "ManifestReplay replayed",

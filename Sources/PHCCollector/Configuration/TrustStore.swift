@@ -87,27 +87,20 @@ public struct TrustStore: Codable, Sendable, Equatable {
 
     /// Trusted keys per device (lower-cased names): the configuration's and this store's, less revoked ones.
     public func trustedKeys(configured: [String: DeviceConfiguration]) -> [String: [PublicKey]] {
-        let lines = Dictionary(grouping: keys, by: { $0.device.lowercased() }).mapValues { $0.map(\.key) }
-        var result: [String: [PublicKey]] = [:]
-        for name in Set(lines.keys).union(configured.keys) {
-            result[name] = trustedKeys(for: name, configured: configured[name], lines: lines[name] ?? [])
-        }
-        return result
+        let keysOf = lookup(configured: configured)
+        let names = Set(keys.map { $0.device.lowercased() }).union(configured.keys)
+        return Dictionary(uniqueKeysWithValues: names.map { ($0, keysOf($0)) })
     }
 
     /// A lookup that parses a device's trust-file keys only when asked (a pass over a fleet
     /// where little changed asks for few).
     func lookup(configured: [String: DeviceConfiguration]) -> @Sendable (String) -> [PublicKey] {
         let lines = Dictionary(grouping: keys, by: { $0.device.lowercased() }).mapValues { $0.map(\.key) }
-        let store = self
-        return { name in store.trustedKeys(for: name, configured: configured[name], lines: lines[name] ?? []) }
-    }
-
-    private func trustedKeys(for name: String, configured: DeviceConfiguration?, lines: [String]) -> [PublicKey] {
         let revoked = revokedIDs
-        var seen: Set<String> = []
-        return ((configured?.keys ?? []) + lines.compactMap(PublicKey.init(line:))).filter {
-            !revoked.contains($0.keyID) && seen.insert($0.keyID).inserted
+        return { name in
+            var seen: Set<String> = []
+            let candidates = (configured[name]?.keys ?? []) + (lines[name] ?? []).compactMap(PublicKey.init(line:))
+            return candidates.filter { !revoked.contains($0.keyID) && seen.insert($0.keyID).inserted }
         }
     }
 }

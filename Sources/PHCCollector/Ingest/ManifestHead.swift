@@ -13,12 +13,6 @@ struct ManifestHead: Decodable {
         var version: String
     }
 
-    struct Check: Decodable {
-        var id: String
-        var status: CheckStatus
-        var summary: String
-    }
-
     var schema: String
     var device: String
     var agent: Agent
@@ -27,7 +21,7 @@ struct ManifestHead: Decodable {
     var expiresAt: Timestamp
     var intervalS: Int64
     var status: CheckStatus
-    var checks: [Check]
+    var checks: [CheckSummary]
 
     enum CodingKeys: String, CodingKey {
         case schema, device, agent, sequence, status, checks

@@ -97,7 +97,7 @@ enum ManifestVerifier {
         _ items: [Item], _ work: @escaping @Sendable (Item) -> Result
     ) -> [Result] {
         guard items.count > 1 else { return items.map(work) }
-        let chunk = max(16, items.count / (ProcessInfoCores.count * 8))
+        let chunk = max(16, items.count / (ProcessInfo.processInfo.activeProcessorCount * 8))
         let chunks = (items.count + chunk - 1) / chunk
         let slots = Slots<Result>(count: items.count)
         DispatchQueue.concurrentPerform(iterations: chunks) { index in
@@ -127,17 +127,3 @@ private final class Slots<Value>: @unchecked Sendable {
 
     func values() -> [Value] { storage.map { $0! } }
 }
-
-enum ProcessInfoCores {
-    static let count: Int = {
-        #if canImport(Glibc)
-            return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        #else
-            return 1
-        #endif
-    }()
-}
-
-#if canImport(Glibc)
-    internal import Glibc
-#endif
