@@ -266,9 +266,8 @@ public struct AgentRunner: Sendable {
             {
                 found = manifest.sequence
             }
-            for name in (try? Directory.list(health)) ?? [] where name.hasPrefix("backlog-") {
-                let parts = name.dropFirst("backlog-".count).split(separator: "-")
-                if parts.count == 2, let last = Int64(parts[1].prefix { $0.isNumber }) { found = max(found, last) }
+            for name in (try? Directory.list(health)) ?? [] {
+                if let sequences = BacklogFile.sequences(in: name) { found = max(found, sequences.upperBound) }
             }
             return found
         }

@@ -73,4 +73,16 @@ struct ManifestTests {
             try Manifest.decode(try JSONSerialization.data(withJSONObject: other))
         }
     }
+
+    @Test("backlog names state their sequence range, and only well-formed names do")
+    func backlogNames() {
+        #expect(BacklogFile.name(first: 2, last: 13) == "backlog-2-13.jsonl.gz")
+        #expect(BacklogFile.sequences(in: "backlog-2-13.jsonl.gz") == 2...13)
+        for name in [
+            "backlog-13-2.jsonl.gz", "backlog-2.jsonl.gz", "backlog-a-b.jsonl.gz", "backlog-2-3.jsonl",
+            "x-2-3.jsonl.gz",
+        ] {
+            #expect(BacklogFile.sequences(in: name) == nil, "\(name)")
+        }
+    }
 }

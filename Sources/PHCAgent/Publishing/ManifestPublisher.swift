@@ -133,7 +133,7 @@ struct ManifestPublisher {
                 delivered.append(entry)
             }
             if let first = delivered.first, let last = delivered.last {
-                let name = "backlog-\(first.sequence)-\(last.sequence).jsonl.gz"
+                let name = BacklogFile.name(first: first.sequence, last: last.sequence)
                 do {
                     try AtomicFile.write(try Gzip.compress(lines), to: healthDirectory + "/" + name)
                 } catch let error as SystemError {

@@ -112,8 +112,8 @@ enum DeviceScanner {
     static func backlogs(in healthDir: String, root: String) -> [FileRef] {
         let names = (try? Directory.list(healthDir)) ?? []
         var found: [(Int64, FileRef)] = []
-        for name in names where name.hasPrefix("backlog-") && name.hasSuffix(".jsonl.gz") {
-            let first = Int64(name.dropFirst("backlog-".count).prefix { $0.isNumber }) ?? 0
+        for name in names where BacklogFile.isBacklog(name) {
+            let first = BacklogFile.sequences(in: name)?.lowerBound ?? 0
             var ignored: String?
             if let file = file(healthDir + "/" + name, root: root, problem: &ignored) { found.append((first, file)) }
         }
