@@ -51,30 +51,23 @@ enum DeviceScanner {
         let skipped = publishDir.flatMap(realPath)
         var folders: [DeviceFolder] = []
         for name in names where !name.hasPrefix(".") && !name.hasPrefix("_") {
-            var path = root + "/" + name
-            if path == skipped { continue }
-            var folder = DeviceFolder(name: name.lowercased(), displayName: name, path: path)
-            guard let kind = fileKind(path) else { continue }
-            if kind == .symlink {
-                guard let target = realPath(path), isInside(target, root) else {
-                    folder.problem = "\(path) is a symbolic link leading out of devices_dir; not followed"
-                    folders.append(folder)
-                    continue
-                }
-                path = target
-                folder.path = target
+            let entry = root + "/" + name
+            if entry == skipped { continue }
+            var folder = DeviceFolder(name: name.lowercased(), displayName: name, path: entry)
+            guard let kind = fileKind(entry) else { continue }
+            guard let path = followInside(entry, isLink: kind == .symlink, root: root) else {
+                folder.problem = leadsOut(entry)
+                folders.append(folder)
+                continue
             }
+            folder.path = path
             guard fileKind(path) == .directory else { continue }
             let health = path + "/_health"
             if let healthKind = fileKind(health) {
-                var healthPath = health
-                if healthKind == .symlink {
-                    guard let target = realPath(health), isInside(target, root) else {
-                        folder.problem = "\(health) is a symbolic link leading out of devices_dir; not followed"
-                        folders.append(folder)
-                        continue
-                    }
-                    healthPath = target
+                guard let healthPath = followInside(health, isLink: healthKind == .symlink, root: root) else {
+                    folder.problem = leadsOut(health)
+                    folders.append(folder)
+                    continue
                 }
                 if fileKind(healthPath) == .directory {
                     folder.healthDir = healthPath
@@ -90,13 +83,10 @@ enum DeviceScanner {
     static func file(_ path: String, root: String, problem: inout String?) -> FileRef? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
-        var target = path
-        if info.st_mode & S_IFMT == S_IFLNK {
-            guard let resolved = realPath(path), isInside(resolved, root), stat(resolved, &info) == 0 else {
-                problem = "\(path) is a symbolic link leading out of devices_dir; not followed"
-                return nil
-            }
-            target = resolved
+        let isLink = info.st_mode & S_IFMT == S_IFLNK
+        guard let target = followInside(path, isLink: isLink, root: root), !isLink || stat(target, &info) == 0 else {
+            problem = leadsOut(path)
+            return nil
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
             problem = "\(path) is not a regular file"
@@ -142,6 +132,18 @@ enum DeviceScanner {
         case S_IFLNK: return .symlink
         default: return .other
         }
+    }
+
+    /// `path` itself, or where the symlink `path` leads when that stays inside `root`;
+    /// nil for a link leading out (or nowhere).
+    static func followInside(_ path: String, isLink: Bool, root: String) -> String? {
+        guard isLink else { return path }
+        guard let target = realPath(path), isInside(target, root) else { return nil }
+        return target
+    }
+
+    static func leadsOut(_ path: String) -> String {
+        "\(path) is a symbolic link leading out of devices_dir; not followed"
     }
 
     static func realPath(_ path: String) -> String? {
