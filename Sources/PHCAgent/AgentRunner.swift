@@ -49,7 +49,7 @@ public struct AgentRunner: Sendable {
     /// - Throws: ``AgentRunError`` when nothing can be signed (no key, no state folder).
     public func run(dryRun: Bool = false) async throws(AgentRunError) -> Outcome {
         let started = Monotonic.nanoseconds()
-        let deadlineNanoseconds = started + configuration.deadline.nanosecondsInt64
+        let deadline = Deadline(after: configuration.deadline)
 
         if dryRun {
             let state = Self.peekState(stateDir: configuration.stateDir)
@@ -96,7 +96,7 @@ public struct AgentRunner: Sendable {
 
         func timeLeft() -> Duration {
             // A little of the deadline stays for exiting.
-            .nanoseconds(deadlineNanoseconds - Monotonic.nanoseconds()) - .milliseconds(100)
+            deadline.remaining - .milliseconds(100)
         }
         let shareProblem = await ManifestPublisher.shareProblem(
             devicesDir: devicesDir, mounts: checked.gate, preflight: preflight, probe: probe,
@@ -193,7 +193,7 @@ public struct AgentRunner: Sendable {
         for (index, check) in checks.enumerated() {
             guard let mount = check as? MountCheck else { continue }
             let task = Task { () -> CheckReport in
-                let report = await mount.run(in: context)
+                let report = await Self.timed(mount, in: context)
                 collector.deliver(index, report)
                 return report
             }
@@ -202,7 +202,7 @@ public struct AgentRunner: Sendable {
         var gated = context
         gated.mounts = MountGate(verdicts: verdicts)
         for (index, check) in checks.enumerated() where !(check is MountCheck) {
-            Task { [gated] in collector.deliver(index, await check.run(in: gated)) }
+            Task { [gated] in collector.deliver(index, await Self.timed(check, in: gated)) }
         }
         let reports = await collector.wait(timeout: budget)
 
@@ -223,6 +223,15 @@ public struct AgentRunner: Sendable {
             for (id, values) in report.memory { newMemory[id] = values }
         }
         return Checked(results: results, memory: newMemory, gate: gated.mounts)
+    }
+
+    /// Runs `check`; each of its results carries the check's wall time.
+    static func timed(_ check: any HostCheck, in context: CheckContext) async -> CheckReport {
+        let start = Monotonic.nanoseconds()
+        var report = await check.run(in: context)
+        let elapsed = Monotonic.millisecondsSince(start)
+        for index in report.results.indices { report.results[index].durationMs = elapsed }
+        return report
     }
 
     func makeManifest(results: [CheckResult], sequence: Int64) -> Manifest {
@@ -349,12 +358,5 @@ public enum AgentRunError: Error, Sendable, CustomStringConvertible {
         case .state(let error): error.description
         case .signing(let reason): "cannot sign the manifest: \(reason)"
         }
-    }
-}
-
-extension Duration {
-    var nanosecondsInt64: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -3,6 +3,7 @@
 #endif
 import Foundation
 import InMemoryLogging
+import Logging
 import PHCCore
 import PHCTestSupport
 import Testing
@@ -200,5 +201,31 @@ struct RunnerTests {
         #expect(status?["status"] as? String == "degraded")
         #expect(status?["device"] as? String == "testhost")
         #expect((status?["components"] as? [String: Any])?["mounts"] as? [String: Bool] == ["nowhere": false])
+    }
+
+    /// A check that takes a known time and reports two results.
+    struct SlowCheck: HostCheck {
+        var resultIDs: [String] { ["slow:a", "slow:b"] }
+        var kind: String { "slow" }
+        var timeout: Duration { .seconds(5) }
+
+        func run(in context: CheckContext) async -> CheckReport {
+            try? await Task.sleep(for: .milliseconds(250))
+            return CheckReport(results: resultIDs.map { CheckResult(id: $0, kind: kind, status: .ok, summary: "") })
+        }
+    }
+
+    @Test("every result carries the wall time of the check that made it")
+    func checkDurations() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let context = CheckContext(
+            device: "t", now: WallClock.system.now(), stateDir: directory.file("state"),
+            probe: FilesystemProbe(stateDirectory: directory.path), logger: Logger(label: "t"))
+        let report = await AgentRunner.timed(SlowCheck(), in: context)
+        #expect(report.results.count == 2)
+        for result in report.results {
+            #expect(result.durationMs >= 250 && result.durationMs < 5000, "\(result.id): \(result.durationMs) ms")
+        }
     }
 }

@@ -29,8 +29,7 @@ public struct MarkerCheck: HostCheck {
     static let badStatuses: Set<String> = ["failed", "failure", "error", "errored", "aborted", "partial"]
 
     public func run(in context: CheckContext) async -> CheckReport {
-        let start = Monotonic.nanoseconds()
-        var result: CheckResult
+        let result: CheckResult
         if let blocker = await context.mounts.blocker(for: configuration.path) {
             result = finish(.unknown, "not checked: \(blocker)")
         } else if let read = await BlockingWork.run(
@@ -47,7 +46,6 @@ public struct MarkerCheck: HostCheck {
         } else {
             result = finish(.unknown, "no answer within \(DurationText.format(timeout)) (filesystem not responding?)")
         }
-        result.durationMs = Monotonic.millisecondsSince(start)
         return CheckReport(result)
     }
 

@@ -22,10 +22,7 @@ public struct MountCheck: HostCheck {
     static let responsiveKey = "responsive"
 
     public func run(in context: CheckContext) async -> CheckReport {
-        let start = Monotonic.nanoseconds()
-        var result = await evaluate(context)
-        result.durationMs = Monotonic.millisecondsSince(start)
-        return CheckReport(result)
+        CheckReport(await evaluate(context))
     }
 
     private func evaluate(_ context: CheckContext) async -> CheckResult {

@@ -26,15 +26,13 @@ public struct SystemCheck: HostCheck {
     public var timeout: Duration { .seconds(2) }
 
     public func run(in context: CheckContext) async -> CheckReport {
-        let start = Monotonic.nanoseconds()
         let previousBoot = context.memory["system"]?["boot_id"]
         guard
-            case (var result, let bootID)? = await BlockingWork.run(
+            case (let result, let bootID)? = await BlockingWork.run(
                 timeout: timeout, { evaluate(previousBootID: previousBoot) })
         else {
             return CheckReport(CheckResult(id: "system", kind: kind, status: .unknown, summary: "no answer from /proc"))
         }
-        result.durationMs = Monotonic.millisecondsSince(start)
         return CheckReport(result, memory: bootID.isEmpty ? nil : ["boot_id": bootID])
     }
 

@@ -33,9 +33,9 @@ public final class StateStore {
         }
         let fd = open(directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .unusable(SystemError("open", path: directory + "/lock", errno: errno).description) }
-        let giveUp = Monotonic.nanoseconds() + Int64(lockWait.milliseconds) * 1_000_000
+        let giveUp = Deadline(after: lockWait)
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR, Monotonic.nanoseconds() < giveUp else {
+            guard errno == EWOULDBLOCK || errno == EINTR, !giveUp.hasPassed else {
                 close(fd)
                 throw .locked(directory + "/lock")
             }

@@ -25,7 +25,6 @@ public struct GPUCheck: HostCheck {
     static let toolID = "gpu:nvidia-smi"
 
     public func run(in context: CheckContext) async -> CheckReport {
-        let start = Monotonic.nanoseconds()
         let memory = context.memory[Self.toolID] ?? [:]
         let runs = Int(memory["runs"] ?? "") ?? 0
         let known = (memory["indexes"] ?? "").split(separator: ",").compactMap { Int($0) }
@@ -39,9 +38,6 @@ public struct GPUCheck: HostCheck {
             newMemory["fields"] = legacy ? "legacy" : "modern"
         case .failure(let reason):
             var report = CheckReport(results: failure(reason, known: known))
-            for index in report.results.indices {
-                report.results[index].durationMs = Monotonic.millisecondsSince(start)
-            }
             report.memory[Self.toolID] = newMemory
             return report
         }
@@ -72,8 +68,6 @@ public struct GPUCheck: HostCheck {
             results[first].summary += "; detailed query failed: \(detailsProblem)"
         }
         newMemory["indexes"] = Set(readings.map(\.index) + known).sorted().map(String.init).joined(separator: ",")
-        let elapsed = Monotonic.millisecondsSince(start)
-        for index in results.indices { results[index].durationMs = elapsed }
         return CheckReport(results: results, memory: [Self.toolID: newMemory])
     }
 

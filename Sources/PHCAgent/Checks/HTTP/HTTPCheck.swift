@@ -23,24 +23,24 @@ public struct HTTPCheck: HostCheck {
     public var timeout: Duration { configuration.timeout }
 
     public func run(in context: CheckContext) async -> CheckReport {
-        let start = Monotonic.nanoseconds()
-        var result = await evaluate(context)
-        result.durationMs = Monotonic.millisecondsSince(start)
-        return CheckReport(result)
+        CheckReport(await evaluate(context))
     }
 
     private func evaluate(_ context: CheckContext) async -> CheckResult {
+        let deadline = Deadline(after: configuration.timeout)
         let token: String?
         switch await BearerToken.load(configuration.token, timeout: min(configuration.timeout, .seconds(1))) {
         case .success(let value): token = value
         case .failure(let error): return finish(.unknown, error.description)
         }
+        // What reading the token took comes out of the request's share.
+        let left = max(.milliseconds(50), deadline.remaining)
         let response: HTTPResponse
         do {
             response = try await context.http.get(
                 HTTPRequest(
-                    url: configuration.url, connectTimeout: min(configuration.timeout, .seconds(2)),
-                    timeout: configuration.timeout, maxBodyBytes: 1024 * 1024, bearerToken: token,
+                    url: configuration.url, connectTimeout: min(left, .seconds(2)), timeout: left,
+                    maxBodyBytes: 1024 * 1024, bearerToken: token,
                     followRedirects: configuration.followRedirects))
         } catch {
             return finish(.crit, error.isConnectionRefused ? "not running: \(error.description)" : error.description)

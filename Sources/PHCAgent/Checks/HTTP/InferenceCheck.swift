@@ -28,17 +28,13 @@ public struct InferenceCheck: HostCheck {
     public var timeout: Duration { configuration.timeout }
 
     public func run(in context: CheckContext) async -> CheckReport {
-        let start = Monotonic.nanoseconds()
-        var (result, memory) = await evaluate(context)
-        result.durationMs = Monotonic.millisecondsSince(start)
+        let (result, memory) = await evaluate(context)
         return CheckReport(result, memory: memory)
     }
 
     private func evaluate(_ context: CheckContext) async -> (CheckResult, [String: String]?) {
-        let started = Monotonic.nanoseconds()
-        func remaining() -> Duration {
-            max(.milliseconds(50), configuration.timeout - .nanoseconds(Monotonic.nanoseconds() - started))
-        }
+        let deadline = Deadline(after: configuration.timeout)
+        func remaining() -> Duration { max(.milliseconds(50), deadline.remaining) }
         let token: String?
         switch await BearerToken.load(configuration.token, timeout: remaining()) {
         case .success(let value): token = value

@@ -31,20 +31,17 @@ public struct ContainersCheck: HostCheck {
     }
 
     public func run(in context: CheckContext) async -> CheckReport {
-        let start = Monotonic.nanoseconds()
-        let started = Monotonic.nanoseconds()
-        func left() -> Duration {
-            max(.milliseconds(50), configuration.timeout - .nanoseconds(Monotonic.nanoseconds() - started))
-        }
+        let deadline = Deadline(after: configuration.timeout)
+        func left() -> Duration { max(.milliseconds(50), deadline.remaining) }
         var containers: [Container]
         do {
             let list = try await context.processes.run(
                 configuration.podman, ["ps", "-a", "--format", "json"], timeout: left(), outputLimit: 32 * 1024 * 1024)
             guard list.exitStatus == 0 else {
-                return report(.crit, "podman ps failed: \(list.firstErrorLine)", start: start)
+                return report(.crit, "podman ps failed: \(list.firstErrorLine)")
             }
             guard let parsed = Self.parseList(Data(list.standardOutput.utf8)) else {
-                return report(.unknown, "podman ps did not print a JSON list", start: start)
+                return report(.unknown, "podman ps did not print a JSON list")
             }
             containers = parsed
             if !containers.isEmpty {
@@ -57,7 +54,7 @@ public struct ContainersCheck: HostCheck {
             let status: CheckStatus =
                 configuration.expect.isEmpty && error == .notFound(command: configuration.podman)
                 ? .unknown : .crit
-            return report(status, error.description, start: start)
+            return report(status, error.description)
         }
 
         let previous = context.memory["containers"] ?? [:]
@@ -90,10 +87,9 @@ public struct ContainersCheck: HostCheck {
             "unhealthy": .int(Int64(containers.filter { $0.health == "unhealthy" }.count)),
         ]
         let details = "\(running) of \(containers.count) running"
-        var result = CheckResult(
+        let result = CheckResult(
             id: "containers", kind: kind, status: findings.status, summary: findings.summary(details: details),
             observations: observations)
-        result.durationMs = Monotonic.millisecondsSince(start)
         return CheckReport(result, memory: memory)
     }
 
@@ -132,10 +128,7 @@ public struct ContainersCheck: HostCheck {
         }
     }
 
-    private func report(_ status: CheckStatus, _ summary: String, start: Int64) -> CheckReport {
-        CheckReport(
-            CheckResult(
-                id: "containers", kind: kind, status: status, summary: summary,
-                durationMs: Monotonic.millisecondsSince(start)))
+    private func report(_ status: CheckStatus, _ summary: String) -> CheckReport {
+        CheckReport(CheckResult(id: "containers", kind: kind, status: status, summary: summary))
     }
 }

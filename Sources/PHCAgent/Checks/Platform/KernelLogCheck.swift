@@ -39,16 +39,15 @@ public struct KernelLogCheck: HostCheck {
     }
 
     public func run(in context: CheckContext) async -> CheckReport {
-        let start = Monotonic.nanoseconds()
         let source = configuration.source
         guard let read = await BlockingWork.run(timeout: timeout, { Self.read(source) }) else {
-            return CheckReport(finish(.unknown, "reading \(source) did not finish in time", start: start))
+            return CheckReport(finish(.unknown, "reading \(source) did not finish in time"))
         }
         let records: [Record]
         switch read {
         case .success(let value): records = value
         case .failure(let error):
-            return CheckReport(finish(.unknown, "cannot read \(source): \(error.reason)", start: start))
+            return CheckReport(finish(.unknown, "cannot read \(source): \(error.reason)"))
         }
         let previous = context.memory["kernel"] ?? [:]
         let bootID = HostFacts.bootID()
@@ -80,7 +79,7 @@ public struct KernelLogCheck: HostCheck {
             memory["held_status"] = worst.rawValue
             memory["held_summary"] = summary
             memory["held_at"] = String(now.secondsSinceEpoch)
-            return CheckReport(finish(worst, summary, observations, start: start), memory: memory)
+            return CheckReport(finish(worst, summary, observations), memory: memory)
         }
         // Nothing new: an earlier match keeps the result raised for a while.
         if let status = previous["held_status"].flatMap(CheckStatus.init(rawValue:)),
@@ -89,10 +88,10 @@ public struct KernelLogCheck: HostCheck {
         {
             for key in ["held_status", "held_summary", "held_at"] { memory[key] = previous[key] }
             let age = DurationText.format(.seconds(max(0, now.secondsSinceEpoch - at)))
-            return CheckReport(finish(status, "\(summary) (\(age) ago)", observations, start: start), memory: memory)
+            return CheckReport(finish(status, "\(summary) (\(age) ago)", observations), memory: memory)
         }
         let summary = "no matching kernel lines \(since) (\(fresh.count) read)"
-        return CheckReport(finish(.ok, summary, observations, start: start), memory: memory)
+        return CheckReport(finish(.ok, summary, observations), memory: memory)
     }
 
     /// Records of `/dev/kmsg` (one per read) or of a file in the same format (one per line).
@@ -139,10 +138,8 @@ public struct KernelLogCheck: HostCheck {
     }
 
     private func finish(
-        _ status: CheckStatus, _ summary: String, _ observations: [String: ObservationValue] = [:], start: Int64
+        _ status: CheckStatus, _ summary: String, _ observations: [String: ObservationValue] = [:]
     ) -> CheckResult {
-        CheckResult(
-            id: "kernel", kind: kind, status: status, summary: summary, observations: observations,
-            durationMs: Monotonic.millisecondsSince(start))
+        CheckResult(id: "kernel", kind: kind, status: status, summary: summary, observations: observations)
     }
 }

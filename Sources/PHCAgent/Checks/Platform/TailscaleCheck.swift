@@ -21,8 +21,7 @@ public struct TailscaleCheck: HostCheck {
     public var timeout: Duration { configuration.timeout }
 
     public func run(in context: CheckContext) async -> CheckReport {
-        let start = Monotonic.nanoseconds()
-        var result: CheckResult
+        let result: CheckResult
         do {
             let output = try await context.processes.run(
                 configuration.tailscale, ["status", "--json"], timeout: configuration.timeout,
@@ -36,7 +35,6 @@ public struct TailscaleCheck: HostCheck {
         } catch {
             result = finish(error == .notFound(command: configuration.tailscale) ? .unknown : .crit, error.description)
         }
-        result.durationMs = Monotonic.millisecondsSince(start)
         return CheckReport(result)
     }
 

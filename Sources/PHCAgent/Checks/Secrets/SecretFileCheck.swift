@@ -37,20 +37,16 @@ public struct SecretFileCheck: HostCheck {
 
     static func inspect(_ file: SecretFileConfiguration, context: CheckContext, timeout: Duration) async -> CheckResult
     {
-        let start = Monotonic.nanoseconds()
         let id = "secrets:\(file.path)"
-        var result: CheckResult
         if let blocker = await context.mounts.blocker(for: file.path) {
-            result = CheckResult(id: id, kind: "secrets", status: .unknown, summary: "not checked: \(blocker)")
-        } else if let inspected = await BlockingWork.run(timeout: timeout, { evaluate(file, now: context.now) }) {
-            result = inspected
-        } else {
-            result = CheckResult(
+            return CheckResult(id: id, kind: "secrets", status: .unknown, summary: "not checked: \(blocker)")
+        }
+        guard let inspected = await BlockingWork.run(timeout: timeout, { evaluate(file, now: context.now) }) else {
+            return CheckResult(
                 id: id, kind: "secrets", status: .unknown,
                 summary: "no answer within \(DurationText.format(timeout)) (filesystem not responding?)")
         }
-        result.durationMs = Monotonic.millisecondsSince(start)
-        return result
+        return inspected
     }
 
     static func evaluate(_ file: SecretFileConfiguration, now: Timestamp) -> CheckResult {

@@ -27,9 +27,8 @@ public struct SecretsMapCheck: HostCheck {
     public var kind: String { "secrets" }
 
     public func run(in context: CheckContext) async -> CheckReport {
-        let start = Monotonic.nanoseconds()
         if let blocker = await context.mounts.blocker(for: mapPath) {
-            return CheckReport(mapResult(.unknown, "not checked: \(blocker)", start: start))
+            return CheckReport(mapResult(.unknown, "not checked: \(blocker)"))
         }
         let device = context.device
         let loaded = await BlockingWork.run(timeout: timeout) { [mapPath, maxAge] in
@@ -37,7 +36,7 @@ public struct SecretsMapCheck: HostCheck {
         }
         guard let loaded else {
             return CheckReport(
-                mapResult(.unknown, "no answer within \(DurationText.format(timeout)) reading the map", start: start))
+                mapResult(.unknown, "no answer within \(DurationText.format(timeout)) reading the map"))
         }
         let map: SecretsMap
         switch loaded {
@@ -45,7 +44,7 @@ public struct SecretsMapCheck: HostCheck {
         case .failure(let error):
             return CheckReport(
                 mapResult(
-                    .unknown, "cannot use the secrets map: \(error.issues.first?.description ?? "")", start: start))
+                    .unknown, "cannot use the secrets map: \(error.issues.first?.description ?? "")"))
         }
         var results: [CheckResult] = []
         for file in map.files where !explicitPaths.contains(file.path) {
@@ -55,7 +54,7 @@ public struct SecretsMapCheck: HostCheck {
         if !map.skipped.isEmpty { summary += "; skipped \(map.skipped.joined(separator: "; "))" }
         let overridden = map.files.filter { explicitPaths.contains($0.path) }.count
         if overridden > 0 { summary += "; \(overridden) checked from the agent config instead" }
-        var own = mapResult(.ok, summary, start: start)
+        var own = mapResult(.ok, summary)
         own.observations = [
             "services": .int(Int64(map.serviceCount)), "files": .int(Int64(map.files.count)),
             "skipped": .int(Int64(map.skipped.count)),
@@ -63,8 +62,7 @@ public struct SecretsMapCheck: HostCheck {
         return CheckReport(results: [own] + results)
     }
 
-    private func mapResult(_ status: CheckStatus, _ summary: String, start: Int64) -> CheckResult {
-        CheckResult(
-            id: id, kind: kind, status: status, summary: summary, durationMs: Monotonic.millisecondsSince(start))
+    private func mapResult(_ status: CheckStatus, _ summary: String) -> CheckResult {
+        CheckResult(id: id, kind: kind, status: status, summary: summary)
     }
 }
