@@ -91,8 +91,8 @@ struct ManifestPublisher {
 
     private func spoolEnvelope(_ envelope: Data, sequence: Int64, reason: String) -> PublishOutcome {
         do {
-            let dropped = try spool.add(envelope, sequence: sequence)
-            return .spooled(reason: reason, waiting: spool.entries().count, dropped: dropped)
+            let (dropped, waiting) = try spool.add(envelope, sequence: sequence)
+            return .spooled(reason: reason, waiting: waiting, dropped: dropped)
         } catch {
             return .spooled(reason: "\(reason); and the spool failed too: \(error.description)", waiting: 0, dropped: 0)
         }

@@ -22,15 +22,17 @@ struct Spool {
         self.limit = limit
     }
 
-    /// Adds an envelope line. Returns how many old entries were dropped to stay within the limit.
-    func add(_ envelope: Data, sequence: Int64) throws(SystemError) -> Int {
+    /// Adds an envelope line. Returns how many old entries were dropped to stay within
+    /// the limit, and how many wait now.
+    func add(_ envelope: Data, sequence: Int64) throws(SystemError) -> (dropped: Int, waiting: Int) {
         try Directory.create(directory, mode: 0o700)
         try AtomicFile.write(envelope, to: directory + "/" + Self.name(sequence), mode: 0o600)
         let all = entries()
-        guard all.count > limit else { return 0 }
+        guard all.count > limit else { return (0, all.count) }
         let dropped = all.prefix(all.count - limit)
-        for entry in dropped { try? Directory.removeFile(entry.path) }
-        return dropped.count
+        var removed = 0
+        for entry in dropped where (try? Directory.removeFile(entry.path)) != nil { removed += 1 }
+        return (dropped.count, all.count - removed)
     }
 
     /// The spooled envelopes, oldest first.
