@@ -135,9 +135,15 @@ struct RunnerTests {
         defer { sandbox.remove() }
         try FileManager.default.removeItem(atPath: sandbox.devicesDir)
         let configuration = try sandbox.configuration(extra: "spool_limit: 2")
-        for _ in 0..<4 { _ = try await sandbox.runner(configuration).run() }
+        var last: AgentRunner.Outcome?
+        for _ in 0..<4 { last = try await sandbox.runner(configuration).run() }
         let names = try FileManager.default.contentsOfDirectory(atPath: sandbox.stateDir + "/spool").sorted()
         #expect(names == [Spool.name(3), Spool.name(4)])
+        guard case .spooled(_, let waiting, let dropped)? = last?.publish else {
+            Issue.record("the last run was not spooled: \(String(describing: last?.publish))")
+            return
+        }
+        #expect(waiting == 2 && dropped == 1)
         #expect(sandbox.logs.entries.contains { "\($0.message)".contains("dropped the 1 oldest manifest") })
     }
 
