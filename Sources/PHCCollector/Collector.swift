@@ -265,8 +265,11 @@ public struct Collector: Sendable {
         }
         var verdicts: [Verdict] = []
         var bad = 0
-        for line in lines where line.count <= limit {
-            let verdict = ManifestVerifier.verify(envelope: line, folder: folder, trusted: trusted)
+        for line in lines {
+            let verdict =
+                line.count > limit
+                ? .rejected(.unreadable, "an envelope over the \(ByteCount.format(Int64(limit))) limit", sequence: nil)
+                : ManifestVerifier.verify(envelope: line, folder: folder, trusted: trusted)
             if case .rejected = verdict { bad += 1 }
             verdicts.append(verdict)
         }

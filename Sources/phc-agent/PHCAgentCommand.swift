@@ -23,7 +23,8 @@ struct PHCAgentCommand: AsyncParsableCommand {
         abstract: "Checks this host and publishes a signed health manifest for the PHC collector.",
         discussion: """
             Run from a systemd timer: each 'run' checks mounts, secrets files, systemd units, \
-            backup markers and the system, signs the result (DSSE, Ed25519) and writes it to \
+            backup markers, NVIDIA GPUs, inference servers, HTTP endpoints, containers, Tailscale, \
+            the kernel log and the system, signs the result (DSSE, Ed25519) and writes it to \
             <devices_dir>/<device>/_health/manifest.json. When the share is down, manifests wait \
             in a local spool and are delivered later as a backlog. No network port is opened.
             """,

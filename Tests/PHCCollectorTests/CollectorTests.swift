@@ -138,6 +138,22 @@ struct CollectorTests {
         #expect(try fleet.store(configuration).devices()["armitage"]?.rejection == nil)
     }
 
+    @Test("a backlog line over the size cap is refused and counted, never silently skipped")
+    func oversizedBacklogLine() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        let good = try fleet.envelope("armitage", sequence: 1)
+        try fleet.publish("armitage", data: try fleet.envelope("armitage", sequence: 2))
+        let configuration = try fleet.configuration()
+        let huge = Data(repeating: UInt8(ascii: "x"), count: configuration.maxManifestBytes + 1)
+        try AtomicFile.write(
+            try Gzip.compress(Data(good + [10] + huge + [10])),
+            to: fleet.devicesDir + "/armitage/_health/backlog-1-1.jsonl.gz")
+        #expect(try fleet.collector(configuration).pass().accepted == 2)
+        let rejections = try fleet.store(configuration).recentRejections(device: "armitage", limit: 5)
+        #expect(rejections.map(\.reason).contains { $0.hasPrefix("1 of 2 envelopes in ") }, "\(rejections)")
+    }
+
     @Test("silence: past its expiry a device is silent (crit when always on), and its check alerts are held back")
     func silence() throws {
         let fleet = try FleetFixture()
