@@ -347,6 +347,11 @@ public struct Collector: Sendable {
         return "silent: last manifest issued \(Age.text(now - issued)) ago"
     }
 
+    /// How bad silence is: always-on devices are expected to talk.
+    static func silenceSeverity(_ configured: DeviceConfiguration?) -> CheckStatus {
+        configured?.alwaysOn == true ? .crit : .warn
+    }
+
     /// What is wrong right now, device by device.
     static func conditions(
         devices: [String: DeviceRecord], configured: [String: DeviceConfiguration], now: Int64,
@@ -360,7 +365,7 @@ public struct Collector: Sendable {
                 conditions.append(
                     AlertCondition(
                         name: AlertEvaluator.deviceSilent, device: name,
-                        severity: device?.alwaysOn == true ? .crit : .warn,
+                        severity: silenceSeverity(device),
                         summary: "\(name) is \(reason)"))
             } else if let record {
                 // A silent device's old check results are not news: only a talking device's are.

@@ -62,9 +62,7 @@ struct ConfigOption: ParsableArguments {
     }
 
     static func makeLogger(verbose: Bool) -> Logger {
-        let level: Logger.Level = verbose ? .debug : .info
-        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
-        return Logger(label: "phc-agent")
+        StderrLogHandler.bootstrap(label: "phc-agent", verbose: verbose)
     }
 }
 

@@ -41,9 +41,7 @@ struct CollectorOptions: ParsableArguments {
     }
 
     func makeLogger() -> Logger {
-        let level: Logger.Level = verbose ? .debug : .info
-        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
-        return Logger(label: "phc-collector")
+        StderrLogHandler.bootstrap(label: "phc-collector", verbose: verbose)
     }
 }
 

@@ -100,10 +100,10 @@ public struct FleetReport: Codable, Sendable {
         let store = try CollectorStore(path: configuration.database, readOnly: true)
         let records = try store.devices()
         var names = Set(records.keys).union(configuration.devices.keys)
-        if let only {
-            let name = only.lowercased()
-            guard names.contains(name) else { throw ReportError.unknownDevice(only) }
-            names = [name]
+        let single = only?.lowercased()
+        if let single {
+            guard names.contains(single) else { throw ReportError.unknownDevice(only!) }
+            names = [single]
         }
         var devices: [Device] = []
         for name in names.sorted() {
@@ -112,7 +112,7 @@ public struct FleetReport: Codable, Sendable {
             let silence = Collector.silence(
                 of: record, configured: configured, now: now, defaultSilentAfter: configuration.silentAfter)
             var status = record?.status ?? .unknown
-            if silence != nil { status = max(record?.status ?? .ok, configured?.alwaysOn == true ? .crit : .warn) }
+            if silence != nil { status = max(record?.status ?? .ok, Collector.silenceSeverity(configured)) }
             let trust: String =
                 switch record?.trust {
                 case "signed"?: "signed"
@@ -129,7 +129,7 @@ public struct FleetReport: Codable, Sendable {
                     silence: silence))
         }
         let alerts = try store.alerts(includingResolvedSince: now - 86400)
-            .filter { only == nil || $0.device == only!.lowercased() }
+            .filter { single == nil || $0.device == single }
             .map { alert in
                 Alert(
                     name: alert.name, device: alert.device, check: alert.checkID, severity: alert.severity,
@@ -140,8 +140,7 @@ public struct FleetReport: Codable, Sendable {
             }
         var report = FleetReport(
             generatedAt: Timestamp(secondsSinceEpoch: now).description, devices: devices, alerts: alerts)
-        if let only {
-            let name = only.lowercased()
+        if let name = single {
             report.history = try store.recentManifests(device: name, limit: 10).map {
                 HistoryEntry(
                     sequence: $0.sequence, issuedAt: Timestamp(secondsSinceEpoch: $0.issuedAt).description,

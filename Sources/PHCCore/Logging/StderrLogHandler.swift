@@ -20,6 +20,14 @@ public struct StderrLogHandler: LogHandler {
         self.journal = getenv("JOURNAL_STREAM") != nil
     }
 
+    /// Makes this the process's log handler (debug and up with `verbose`, else info and up)
+    /// and returns a logger named `label`. Call once, at start-up.
+    public static func bootstrap(label: String, verbose: Bool) -> Logger {
+        let level: Logger.Level = verbose ? .debug : .info
+        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
+        return Logger(label: label)
+    }
+
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
