@@ -245,7 +245,7 @@ public struct AgentRunner: Sendable {
             issuedAt: issued,
             expiresAt: issued + 3 * interval,
             intervalS: interval,
-            bootID: HostFacts.bootID(),
+            bootID: HostFacts.bootID,
             checks: results)
     }
 

@@ -50,13 +50,14 @@ public enum HostFacts {
         }
     }
 
-    /// This boot's id from /proc/sys/kernel/random/boot_id (changes at every boot).
-    public static func bootID() -> String {
+    /// This boot's id from /proc/sys/kernel/random/boot_id (changes at every boot, so
+    /// never within a process: read once). Empty when it cannot be read.
+    public static let bootID: String = {
         guard let data = try? FileReader.read("/proc/sys/kernel/random/boot_id", limit: 128),
             let text = String(data: data, encoding: .utf8)
         else { return "" }
         return text.trimmed()
-    }
+    }()
 
     /// Online CPUs.
     public static func cpuCount() -> Int {

@@ -84,7 +84,7 @@ public struct SystemCheck: HostCheck {
             findings.add(.unknown, "statfs / failed: \(SystemError.describe(errno))")
         }
 
-        let bootID = HostFacts.bootID()
+        let bootID = HostFacts.bootID
         if let uptime = HostFacts.uptimeSeconds() {
             observations["uptime_s"] = .int(uptime)
             details.append("up \(DurationText.format(.seconds(uptime)))")

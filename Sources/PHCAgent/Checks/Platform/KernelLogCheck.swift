@@ -50,7 +50,7 @@ public struct KernelLogCheck: HostCheck {
             return CheckReport(finish(.unknown, "cannot read \(source): \(error.reason)"))
         }
         let previous = context.memory["kernel"] ?? [:]
-        let bootID = HostFacts.bootID()
+        let bootID = HostFacts.bootID
         let sameBoot = previous["boot_id"] == bootID
         let lastSequence = sameBoot ? UInt64(previous["last_sequence"] ?? "") : nil
         let fresh = records.filter { record in lastSequence.map { record.sequence > $0 } ?? true }
