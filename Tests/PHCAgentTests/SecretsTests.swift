@@ -149,6 +149,17 @@ struct SecretsTests {
         #expect(keys.malformedLines == [9, 10])
     }
 
+    @Test("a token is read by the same line rules: export, spaces, quotes, the last assignment wins")
+    func envValue() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write(
+            "t.env", "# T=commented\nT=first\r\n  export T = 'second value'  \nU=\"\"\n", mode: 0o600)
+        #expect(try EnvFileValue.read(key: "T", from: path) == "second value")
+        #expect(throws: EnvFileValue.Failure.self) { try EnvFileValue.read(key: "U", from: path) }
+        #expect(throws: EnvFileValue.Failure.self) { try EnvFileValue.read(key: "V", from: path) }
+    }
+
     @Test("owner and group mismatches are crit; a stricter mode is warn, a looser one crit")
     func ownershipAndMode() throws {
         let directory = try TemporaryDirectory()
