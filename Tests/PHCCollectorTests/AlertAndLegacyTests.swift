@@ -23,14 +23,14 @@ struct AlertAndLegacyTests {
                 + changes.save
             return changes
         }
-        #expect(pass([condition], at: 100).save.map(\.state) == ["pending"])
+        #expect(pass([condition], at: 100).save.map(\.state) == [.pending])
         let fired = pass([condition], at: 160)
-        #expect(fired.save.map(\.state) == ["firing"] && fired.save[0].firedAt == 160)
+        #expect(fired.save.map(\.state) == [.firing] && fired.save[0].firedAt == 160)
         #expect(pass([condition], at: 220).save[0].count == 3)
         let resolved = pass([], at: 280)
-        #expect(resolved.save.map(\.state) == ["resolved"] && resolved.save[0].resolvedAt == 280)
+        #expect(resolved.save.map(\.state) == [.resolved] && resolved.save[0].resolvedAt == 280)
         // A blip: one bad pass, then fine.
-        #expect(pass([condition], at: 340).save.map(\.state) == ["pending"])
+        #expect(pass([condition], at: 340).save.map(\.state) == [.pending])
         #expect(pass([], at: 400).delete == [condition.key])
     }
 

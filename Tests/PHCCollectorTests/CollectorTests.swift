@@ -75,22 +75,22 @@ struct CollectorTests {
         #expect(summary.devices == 10)
 
         let devices = try fleet.store(configuration).devices()
-        #expect(devices["motoko"]?.rejectionKind == "signature")
+        #expect(devices["motoko"]?.rejectionKind == .signature)
         #expect(devices["motoko"]?.rejection?.contains("signed by an unknown key") == true)
         #expect(devices["motoko"]?.lastSequence == 1, "the good state stays")
-        #expect(devices["wintermute"]?.rejectionKind == "signature")
-        #expect(devices["shared"]?.rejectionKind == "mismatch")
+        #expect(devices["wintermute"]?.rejectionKind == .signature)
+        #expect(devices["shared"]?.rejectionKind == .mismatch)
         #expect(devices["shared"]?.rejection == "manifest of device other found in the folder of shared")
-        #expect(devices["replayed"]?.rejectionKind == "replay")
+        #expect(devices["replayed"]?.rejectionKind == .replay)
         #expect(
             devices["replayed"]?.rejection == "sequence 1 is older than the last accepted 2 (replayed or rolled back)")
         #expect(devices["replayed"]?.lastSequence == 2)
-        #expect(devices["truncated"]?.rejectionKind == "unreadable")
+        #expect(devices["truncated"]?.rejectionKind == .unreadable)
         #expect(devices["noise"]?.rejection?.contains("over the 1 MiB limit") == true)
         #expect(devices["armitage"]?.rejection == nil && devices["armitage"]?.lastSequence == 1)
-        #expect(devices["escape"]?.rejectionKind == "refused")
+        #expect(devices["escape"]?.rejectionKind == .refused)
         #expect(devices["escape"]?.rejection?.contains("leading out of devices_dir") == true)
-        #expect(devices["count-zero"]?.trust == "unsigned")
+        #expect(devices["count-zero"]?.trust == .unsigned)
         #expect(devices["count-zero"]?.status == .crit)  // space not mounted
         #expect(
             devices["count-zero"]?.checks.map(\.id) == ["legacy:status", "legacy:mount:flux", "legacy:mount:space"])
@@ -99,7 +99,7 @@ struct CollectorTests {
         // The refusals raise alerts: pending now, firing at the second pass in a row.
         let again = try fleet.collector(configuration).pass()
         #expect(again.firing >= 5)
-        let alerts = try fleet.store(configuration).alerts().filter { $0.state == "firing" }.map {
+        let alerts = try fleet.store(configuration).alerts().filter { $0.state == .firing }.map {
             "\($0.name) \($0.device)"
         }
         #expect(again.firing == alerts.count, "the pass counts what the store holds as firing")
@@ -128,7 +128,7 @@ struct CollectorTests {
         #expect(pass.accepted == 4)
         let history = try fleet.store(configuration).recentManifests(device: "armitage", limit: 10)
         #expect(history.map(\.sequence) == [5, 4, 3, 2, 1])
-        #expect(history.map(\.source) == ["manifest", "backlog", "backlog", "backlog", "manifest"])
+        #expect(history.map(\.source) == [.manifest, .backlog, .backlog, .backlog, .manifest])
         // Re-delivered (a crash between writing the backlog and emptying the spool): no double counting.
         try AtomicFile.write(
             try Gzip.compress(backlog), to: fleet.devicesDir + "/armitage/_health/backlog-2-6.jsonl.gz")
@@ -170,7 +170,7 @@ struct CollectorTests {
         let alerts = try fleet.store(configuration).alerts()
         let silent = Dictionary(
             uniqueKeysWithValues: alerts.filter { $0.name == "DeviceSilent" }.map { ($0.device, $0) })
-        #expect(silent["motoko"]?.severity == .crit && silent["motoko"]?.state == "firing")
+        #expect(silent["motoko"]?.severity == .crit && silent["motoko"]?.state == .firing)
         #expect(silent["armitage"]?.severity == .warn)
         #expect(silent["ghost"]?.summary == "ghost is never seen")
         #expect(!alerts.contains { $0.name == "CheckFailing" }, "a silent device's old checks do not alert")
@@ -223,7 +223,7 @@ struct CollectorTests {
         #expect(throws: Boom.self) {
             try store.transaction {
                 try store.recordManifest(
-                    device: "armitage", sequence: 9, issuedAt: 0, receivedAt: 0, status: .ok, source: "x")
+                    .init(sequence: 9, issuedAt: 0, receivedAt: 0, status: .ok, source: .manifest), device: "armitage")
                 throw Boom()
             }
         }

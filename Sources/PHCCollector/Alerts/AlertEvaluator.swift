@@ -16,7 +16,7 @@ public struct AlertCondition: Sendable, Equatable {
         self.summary = summary
     }
 
-    var key: String { [name, device, checkID ?? ""].joined(separator: "|") }
+    var key: AlertKey { AlertKey(name: name, device: device, checkID: checkID) }
 }
 
 /// The alert life cycle, as Prometheus and Alertmanager have it: a condition
@@ -34,7 +34,7 @@ enum AlertEvaluator {
 
     struct Changes: Equatable {
         var save: [AlertRecord] = []
-        var delete: [String] = []
+        var delete: [AlertKey] = []
     }
 
     static func evaluate(
@@ -42,31 +42,30 @@ enum AlertEvaluator {
     ) -> Changes {
         var changes = Changes()
         let current = Dictionary(
-            existing.filter { $0.state != "resolved" }.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        var seen: Set<String> = []
+            existing.filter { $0.state != .resolved }.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        var seen: Set<AlertKey> = []
         for condition in conditions {
             let key = condition.key
             guard seen.insert(key).inserted else { continue }
             var alert =
                 current[key]
                 ?? AlertRecord(
-                    key: key, name: condition.name, device: condition.device, checkID: condition.checkID,
-                    severity: condition.severity, state: "pending", count: 0, startedAt: now, firedAt: nil,
+                    key: key, severity: condition.severity, state: .pending, count: 0, startedAt: now, firedAt: nil,
                     resolvedAt: nil, summary: condition.summary, updatedAt: now)
             alert.count += 1
             alert.severity = condition.severity
             alert.summary = condition.summary
             alert.updatedAt = now
-            if alert.state == "pending", alert.count >= threshold {
-                alert.state = "firing"
+            if alert.state == .pending, alert.count >= threshold {
+                alert.state = .firing
                 alert.firedAt = now
             }
             changes.save.append(alert)
         }
         for alert in current.values where !seen.contains(alert.key) {
-            if alert.state == "firing" {
+            if alert.state == .firing {
                 var resolved = alert
-                resolved.state = "resolved"
+                resolved.state = .resolved
                 resolved.resolvedAt = now
                 resolved.updatedAt = now
                 changes.save.append(resolved)

@@ -9,22 +9,32 @@
 internal import PHCCore
 
 /// A file the collector may read, with what identifies its version.
-struct FileRef: Equatable {
+struct FileRef: Equatable, Sendable {
     var path: String
-    /// `inode:size:mtime-ns`: a changed file gets a new one.
+    /// `inode:size:seconds.nanoseconds` of the modification time: a changed file gets a new one.
+    /// Written without arithmetic, so any time a file system reports (the year 2300, or 10^18) is fine.
     var signature: String
+    /// The file's modification time in seconds, as the file system says (untrusted: may be anything).
     var modified: Int64
     var size: Int64
 }
 
+/// A file or folder of the share that cannot be used, and why. Recorded as a
+/// rejection (`ManifestUnreadable`), never skipped in silence.
+struct ScanProblem: Equatable, Sendable {
+    var path: String
+    var reason: String
+}
+
 /// One folder of the devices folder.
-struct DeviceFolder: Equatable {
+struct DeviceFolder: Equatable, Sendable {
     /// Lower-cased: device names compare case-insensitively.
     var name: String
     /// As on disk.
     var displayName: String
     var path: String
-    /// Why the folder (or its manifest) is not read at all, such as a symlink leading out of devices_dir.
+    /// Why the folder (or its manifest) is not read at all: a symlink leading out of
+    /// devices_dir, a manifest.json that is a FIFO or a folder, folders differing only in case.
     var problem: String?
     var healthDir: String?
     var manifest: FileRef?
@@ -32,11 +42,19 @@ struct DeviceFolder: Equatable {
 
 /// Lists device folders without following symlinks out of the devices folder.
 /// Names starting with `.` (temporary) or `_` (`_fleet`) are not devices.
+///
+/// Only the file system is touched here: no database, no parsing.
 enum DeviceScanner {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
 
+    /// The device folders, sorted by name, one per device name.
+    ///
+    /// Folders whose names differ only in case (`DEV1` beside `dev1`) name one device: the
+    /// folder spelled in lower case is that device's, the others are ignored; when none is
+    /// spelled in lower case, the device is refused with a reason until one is renamed. The
+    /// rule depends only on the names, so every pass reads the same folder.
     static func scan(_ devicesDir: String, skipping publishDir: String?) throws(Failure) -> [DeviceFolder] {
         guard let root = realPath(devicesDir) else {
             throw Failure(
@@ -49,37 +67,64 @@ enum DeviceScanner {
             throw Failure(description: "devices_dir \(error.description)")
         }
         let skipped = publishDir.flatMap(realPath)
+        let candidates = names.filter { !$0.hasPrefix(".") && !$0.hasPrefix("_") && root + "/" + $0 != skipped }
         var folders: [DeviceFolder] = []
-        for name in names where !name.hasPrefix(".") && !name.hasPrefix("_") {
-            let entry = root + "/" + name
-            if entry == skipped { continue }
-            var folder = DeviceFolder(name: name.lowercased(), displayName: name, path: entry)
-            guard let kind = fileKind(entry) else { continue }
-            guard let path = followInside(entry, isLink: kind == .symlink, root: root) else {
-                folder.problem = leadsOut(entry)
-                folders.append(folder)
+        for (name, spellings) in Dictionary(grouping: candidates, by: { $0.lowercased() }) {
+            let entry: String
+            if spellings.count == 1 {
+                entry = spellings[0]
+            } else if spellings.contains(name) {
+                entry = name
+            } else {
+                let listed = spellings.sorted().map(InertText.terminal).joined(separator: ", ")
+                folders.append(
+                    DeviceFolder(
+                        name: name, displayName: name, path: root + "/" + spellings.sorted()[0],
+                        problem: "folders \(listed) differ only in case; rename all but one (to \(name))"))
                 continue
             }
-            folder.path = path
-            guard fileKind(path) == .directory else { continue }
-            let health = path + "/_health"
-            if let healthKind = fileKind(health) {
-                guard let healthPath = followInside(health, isLink: healthKind == .symlink, root: root) else {
-                    folder.problem = leadsOut(health)
-                    folders.append(folder)
-                    continue
-                }
-                if fileKind(healthPath) == .directory {
-                    folder.healthDir = healthPath
-                    folder.manifest = file(healthPath + "/manifest.json", root: root, problem: &folder.problem)
-                }
-            }
-            folders.append(folder)
+            if let folder = inspect(entry, lowercased: name, root: root) { folders.append(folder) }
         }
         return folders.sorted { $0.name < $1.name }
     }
 
-    /// A regular file (a symlink only if it stays inside `root`), or nil.
+    /// One candidate folder; nil when it is not a device folder at all (a plain file, a user's
+    /// folder whose name is no device name).
+    private static func inspect(_ entryName: String, lowercased name: String, root: String) -> DeviceFolder? {
+        let entry = root + "/" + entryName
+        var folder = DeviceFolder(name: name, displayName: entryName, path: entry)
+        guard let kind = fileKind(entry) else { return nil }
+        guard let path = followInside(entry, isLink: kind == .symlink, root: root) else {
+            folder.problem = leadsOut(entry)
+            return DeviceName.isValid(name) ? folder : nil
+        }
+        folder.path = path
+        guard fileKind(path) == .directory else { return nil }
+        let health = path + "/_health"
+        let healthKind = fileKind(health)
+        guard DeviceName.isValid(name) else {
+            // Not a device name: a device writing here is refused, anything else is not ours.
+            guard healthKind != nil else { return nil }
+            folder.name = InertText.terminal(name)
+            folder.displayName = InertText.terminal(entryName)
+            folder.problem = "folder name '\(folder.displayName)' is not a device name (\(DeviceName.rule))"
+            return folder
+        }
+        if let healthKind {
+            guard let healthPath = followInside(health, isLink: healthKind == .symlink, root: root) else {
+                folder.problem = leadsOut(health)
+                return folder
+            }
+            if fileKind(healthPath) == .directory {
+                folder.healthDir = healthPath
+                folder.manifest = file(healthPath + "/manifest.json", root: root, problem: &folder.problem)
+            }
+        }
+        return folder
+    }
+
+    /// A regular file (a symlink only if it stays inside `root`), or nil with `problem` set
+    /// when something is there that cannot be read (a FIFO, a folder, a link leading out).
     static func file(_ path: String, root: String, problem: inout String?) -> FileRef? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
@@ -89,37 +134,49 @@ enum DeviceScanner {
             return nil
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
-            problem = "\(path) is not a regular file"
+            let kind =
+                info.st_mode & S_IFMT == S_IFDIR
+                ? "directory" : info.st_mode & S_IFMT == S_IFIFO ? "FIFO" : "special file"
+            problem = "\(InertText.terminal(path)) is a \(kind), not a regular file"
             return nil
         }
-        let nanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         return FileRef(
-            path: target, signature: "\(info.st_ino):\(info.st_size):\(nanoseconds)",
+            path: target, signature: "\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)",
             modified: Int64(info.st_mtim.tv_sec), size: Int64(info.st_size))
     }
 
-    /// Backlog files in a `_health` folder, oldest first by their first sequence number.
-    static func backlogs(in healthDir: String, root: String) -> [FileRef] {
+    /// Backlog files in a `_health` folder, oldest first by their first sequence number, and
+    /// the backlog names that cannot be read.
+    static func backlogs(in healthDir: String, root: String) -> (files: [FileRef], problems: [ScanProblem]) {
         let names = (try? Directory.list(healthDir)) ?? []
-        var found: [(Int64, FileRef)] = []
+        var found: [(Int64, String, FileRef)] = []
+        var problems: [ScanProblem] = []
         for name in names where BacklogFile.isBacklog(name) {
             let first = BacklogFile.sequences(in: name)?.lowerBound ?? 0
-            var ignored: String?
-            if let file = file(healthDir + "/" + name, root: root, problem: &ignored) { found.append((first, file)) }
-        }
-        return found.sorted { $0.0 < $1.0 }.map(\.1)
-    }
-
-    /// `<device>/<user>/_status.json` files.
-    static func legacyFiles(in folder: String, root: String) -> [FileRef] {
-        var found: [FileRef] = []
-        for name in ((try? Directory.list(folder)) ?? []).sorted() where !name.hasPrefix(".") && name != "_health" {
-            var ignored: String?
-            if let file = file(folder + "/" + name + "/_status.json", root: root, problem: &ignored) {
-                found.append(file)
+            var problem: String?
+            if let file = file(healthDir + "/" + name, root: root, problem: &problem) {
+                found.append((first, name, file))
+            } else if let problem {
+                problems.append(ScanProblem(path: healthDir + "/" + name, reason: problem))
             }
         }
-        return found
+        return (found.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2), problems)
+    }
+
+    /// `<device>/<user>/_status.json` files, and those that cannot be read.
+    static func legacyFiles(in folder: String, root: String) -> (files: [FileRef], problems: [ScanProblem]) {
+        var found: [FileRef] = []
+        var problems: [ScanProblem] = []
+        for name in ((try? Directory.list(folder)) ?? []).sorted() where !name.hasPrefix(".") && name != "_health" {
+            guard fileKind(folder + "/" + name) == .directory else { continue }
+            var problem: String?
+            if let file = file(folder + "/" + name + "/_status.json", root: root, problem: &problem) {
+                found.append(file)
+            } else if let problem {
+                problems.append(ScanProblem(path: folder + "/" + name + "/_status.json", reason: problem))
+            }
+        }
+        return (found, problems)
     }
 
     enum Kind { case directory, symlink, other }
@@ -143,7 +200,7 @@ enum DeviceScanner {
     }
 
     static func leadsOut(_ path: String) -> String {
-        "\(path) is a symbolic link leading out of devices_dir; not followed"
+        "\(InertText.terminal(path)) is a symbolic link leading out of devices_dir; not followed"
     }
 
     static func realPath(_ path: String) -> String? {

@@ -8,7 +8,7 @@ internal import PHCCore
 /// The fleet's old, unsigned `<device>/<user>/_status.json`, in every shape its
 /// shell scripts write: UTF-8 BOM, CRLF, upper-case device names (Windows),
 /// `status` healthy or degraded, `components.mounts` flags.
-struct LegacyStatusFile: Equatable {
+struct LegacyStatusFile: Equatable, Sendable {
     var device: String?
     var user: String?
     var platform: String?
@@ -21,7 +21,10 @@ struct LegacyStatusFile: Equatable {
             && lhs.mounts.map(\.name) == rhs.mounts.map(\.name) && lhs.mounts.map(\.up) == rhs.mounts.map(\.up)
     }
 
-    struct Failure: Error, CustomStringConvertible {
+    /// The largest legacy file read.
+    static let maxBytes = 64 * 1024
+
+    struct Failure: Error, Sendable, CustomStringConvertible {
         let description: String
     }
 

@@ -41,6 +41,12 @@ struct ManifestHead: Decodable {
             throw .malformed("undecodable")
         }
         guard head.schema == Manifest.schemaV1 else { throw .unsupportedSchema(head.schema) }
+        if let problem = ManifestLimits.problem(
+            device: head.device, sequence: head.sequence, issuedAt: head.issuedAt, expiresAt: head.expiresAt,
+            intervalS: head.intervalS, checks: head.checks.count)
+        {
+            throw .outOfRange(problem)
+        }
         return head
     }
 }

@@ -14,24 +14,54 @@ public enum RejectionKind: String, Sendable, Codable {
     case mismatch
     /// The sequence number is not newer than the last accepted one.
     case replay
-    /// Not readable: too large, truncated, not JSON, not a `phc.manifest/v1`.
+    /// Not readable: too large, truncated, not JSON, not a `phc.manifest/v1`, out of range.
     case unreadable
-    /// The folder is a symlink out of the devices folder, or similar.
+    /// Not followed: a symlink out of the devices folder, a FIFO or folder where a file belongs,
+    /// folders whose names differ only in case.
     case refused
+
+    /// The alert a rejection of this kind raises.
+    var alertName: String {
+        switch self {
+        case .signature, .mismatch: AlertEvaluator.signatureInvalid
+        case .replay: AlertEvaluator.manifestReplay
+        case .unreadable, .refused: AlertEvaluator.manifestUnreadable
+        }
+    }
+
+    /// Forged or replayed evidence is crit; what merely cannot be read is warn.
+    var severity: CheckStatus {
+        switch self {
+        case .signature, .mismatch, .replay: .crit
+        case .unreadable, .refused: .warn
+        }
+    }
 }
 
 /// A manifest that passed every check but the sequence number (which needs the store).
-struct VerifiedManifest {
+struct VerifiedManifest: Sendable {
     var manifest: ManifestHead
     var keyID: String
     /// SHA-256 of the payload, to tell a re-written identical file from a replay.
     var digest: String
+
+    /// About how many bytes this value holds, for the pass's memory budget.
+    var retainedBytes: Int {
+        manifest.checks.reduce(512) { $0 + $1.id.utf8.count + $1.summary.utf8.count + 96 }
+    }
 }
 
 /// The outcome for one envelope.
-enum Verdict {
+enum Verdict: Sendable {
     case verified(VerifiedManifest)
     case rejected(RejectionKind, String, sequence: Int64?)
+
+    var sequence: Int64? {
+        switch self {
+        case .verified(let verified): verified.manifest.sequence
+        case .rejected(_, _, let sequence): sequence
+        }
+    }
 }
 
 /// Reads and verifies envelopes, in parallel across the cores.
@@ -69,7 +99,9 @@ enum ManifestVerifier {
         }
         guard manifest.device.lowercased() == folder else {
             return .rejected(
-                .mismatch, "manifest of device \(manifest.device) found in the folder of \(folder)",
+                .mismatch,
+                "manifest of device \(InertText.clipped(InertText.terminal(manifest.device), to: 64)) "
+                    + "found in the folder of \(folder)",
                 sequence: manifest.sequence)
         }
         return .verified(VerifiedManifest(manifest: manifest, keyID: key.keyID, digest: Digest.sha256Hex(payload)))

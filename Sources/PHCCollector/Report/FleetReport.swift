@@ -109,14 +109,14 @@ public struct FleetReport: Codable, Sendable {
         for name in names.sorted() {
             let record = records[name]
             let configured = configuration.devices[name]
-            let silence = Collector.silence(
+            let silence = Silence.reason(
                 of: record, configured: configured, now: now, defaultSilentAfter: configuration.silentAfter)
             var status = record?.status ?? .unknown
-            if silence != nil { status = max(record?.status ?? .ok, Collector.silenceSeverity(configured)) }
+            if silence != nil { status = max(record?.status ?? .ok, Silence.severity(configured)) }
             let trust: String =
                 switch record?.trust {
-                case "signed"?: "signed"
-                case "unsigned"?: "unsigned"
+                case .signed?: "signed"
+                case .unsigned?: "unsigned"
                 case _ where record?.rejection != nil: "rejected"
                 default: "none"
                 }
@@ -124,16 +124,18 @@ public struct FleetReport: Codable, Sendable {
                 Device(
                     device: record?.displayName ?? name, status: status, trust: trust, silent: silence != nil,
                     lastSeen: record?.issuedAt.map { Timestamp(secondsSinceEpoch: $0).description },
-                    lastSeenAgo: record?.issuedAt.map { Age.text(now - $0) + " ago" }, sequence: record?.lastSequence,
-                    agentVersion: record?.agentVersion, checks: record?.checks ?? [], rejection: record?.rejection,
+                    lastSeenAgo: record?.issuedAt.map { Age.text(now.saturatingSubtract($0)) + " ago" },
+                    sequence: record?.lastSequence,
+                    agentVersion: record?.agentVersion, checks: record?.checks ?? [],
+                    rejection: record?.rejection ?? record?.fileProblem?.reason,
                     silence: silence))
         }
-        let alerts = try store.alerts(includingResolvedSince: now - 86400)
+        let alerts = try store.alerts(includingResolvedSince: now.saturatingSubtract(86400))
             .filter { single == nil || $0.device == single }
             .map { alert in
                 Alert(
                     name: alert.name, device: alert.device, check: alert.checkID, severity: alert.severity,
-                    state: alert.state,
+                    state: alert.state.rawValue,
                     since: Timestamp(secondsSinceEpoch: alert.resolvedAt ?? alert.firedAt ?? alert.startedAt)
                         .description,
                     summary: alert.summary)
@@ -145,7 +147,7 @@ public struct FleetReport: Codable, Sendable {
                 HistoryEntry(
                     sequence: $0.sequence, issuedAt: Timestamp(secondsSinceEpoch: $0.issuedAt).description,
                     status: $0.status,
-                    source: $0.source)
+                    source: $0.source.rawValue)
             }
             report.transitions = try store.recentTransitions(device: name, limit: 20).map {
                 Transition(

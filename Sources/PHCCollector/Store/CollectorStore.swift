@@ -3,86 +3,7 @@
 #else
     import Foundation
 #endif
-public import PHCCore
-
-/// One check as the report shows it.
-public struct CheckSummary: Codable, Sendable, Equatable {
-    public var id: String
-    public var status: CheckStatus
-    public var summary: String
-
-    public init(id: String, status: CheckStatus, summary: String) {
-        self.id = id
-        self.status = status
-        self.summary = summary
-    }
-}
-
-/// What the collector knows about one device.
-struct DeviceRecord: Equatable {
-    var name: String
-    var displayName: String
-    /// `signed`, `unsigned` (legacy `_status.json`) or `unknown` (nothing accepted yet).
-    var trust = "unknown"
-    var lastSequence: Int64?
-    var payloadDigest: String?
-    var issuedAt: Int64?
-    var expiresAt: Int64?
-    var intervalS: Int64?
-    var status: CheckStatus?
-    /// The last accepted manifest's checks as stored (JSON), decoded only when needed:
-    /// a pass over an unchanged fleet never decodes them.
-    var checksJSON = "[]"
-    /// The non-ok subset, which alert evaluation reads every pass.
-    var problemsJSON = "[]"
-    var keyID: String?
-    var agentVersion: String?
-    /// Collector time when the last accepted manifest arrived.
-    var lastSeen: Int64?
-    /// inode, size and mtime of the manifest.json last examined: unchanged files are skipped.
-    var manifestSignature: String?
-    /// Why the current manifest.json is refused, nil when it is not.
-    var rejection: String?
-    var rejectionKind: String?
-    var skewSeconds: Int64 = 0
-
-    var checks: [CheckSummary] {
-        get { Self.decode(checksJSON) }
-        set {
-            checksJSON = Self.encode(newValue)
-            problemsJSON = Self.encode(newValue.filter { $0.status != .ok })
-        }
-    }
-
-    var problems: [CheckSummary] { problemsJSON == "[]" ? [] : Self.decode(problemsJSON) }
-
-    static func encode(_ checks: [CheckSummary]) -> String {
-        guard !checks.isEmpty else { return "[]" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(checks)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-    }
-
-    static func decode(_ json: String) -> [CheckSummary] {
-        json == "[]" ? [] : (try? JSONDecoder().decode([CheckSummary].self, from: Data(json.utf8))) ?? []
-    }
-}
-
-/// A row of `alerts`.
-struct AlertRecord: Equatable {
-    var key: String
-    var name: String
-    var device: String
-    var checkID: String?
-    var severity: CheckStatus
-    var state: String
-    var count: Int
-    var startedAt: Int64
-    var firedAt: Int64?
-    var resolvedAt: Int64?
-    var summary: String
-    var updatedAt: Int64
-}
+internal import PHCCore
 
 /// The collector's SQLite database: devices, history, rejections, alert state.
 final class CollectorStore {
@@ -110,19 +31,27 @@ final class CollectorStore {
 
     private static let deviceColumns = """
         name, display_name, trust, last_sequence, payload_digest, issued_at, expires_at, interval_s, status, checks, \
-        keyid, agent_version, last_seen, manifest_signature, rejection, rejection_kind, skew_s, problems
+        keyid, agent_version, last_seen, manifest_signature, rejection, rejection_kind, skew_s, problems, \
+        file_problem_path, file_problem_kind, file_problem_reason, file_problem_signature
         """
 
     func devices() throws -> [String: DeviceRecord] {
         let rows = try database.statement("SELECT \(Self.deviceColumns) FROM devices").rows([]) { row in
-            DeviceRecord(
-                name: row.text(0), displayName: row.text(1), trust: row.text(2), lastSequence: row.optionalInt(3),
-                payloadDigest: row.optionalText(4), issuedAt: row.optionalInt(5), expiresAt: row.optionalInt(6),
-                intervalS: row.optionalInt(7), status: row.optionalText(8).flatMap(CheckStatus.init(rawValue:)),
-                checksJSON: row.text(9), problemsJSON: row.text(17), keyID: row.optionalText(10),
-                agentVersion: row.optionalText(11), lastSeen: row.optionalInt(12),
-                manifestSignature: row.optionalText(13),
-                rejection: row.optionalText(14), rejectionKind: row.optionalText(15), skewSeconds: row.int(16))
+            var record = DeviceRecord(
+                name: row.text(0), displayName: row.text(1), trust: DeviceTrust(rawValue: row.text(2)) ?? .unknown,
+                lastSequence: row.optionalInt(3), payloadDigest: row.optionalText(4), issuedAt: row.optionalInt(5),
+                expiresAt: row.optionalInt(6), intervalS: row.optionalInt(7),
+                status: row.optionalText(8).flatMap(CheckStatus.init(rawValue:)), checksJSON: row.text(9),
+                problemsJSON: row.text(17), keyID: row.optionalText(10), agentVersion: row.optionalText(11),
+                lastSeen: row.optionalInt(12), manifestSignature: row.optionalText(13), rejection: row.optionalText(14),
+                rejectionKind: row.optionalText(15).map { RejectionKind(rawValue: $0) ?? .unreadable },
+                skewSeconds: row.int(16))
+            if let path = row.optionalText(18), let reason = row.optionalText(20) {
+                record.fileProblem = FileProblem(
+                    path: path, kind: row.optionalText(19).flatMap(RejectionKind.init(rawValue:)) ?? .unreadable,
+                    reason: reason, signature: row.text(21))
+            }
+            return record
         }
         return Dictionary(rows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
@@ -130,50 +59,116 @@ final class CollectorStore {
     func save(_ device: DeviceRecord) throws {
         try database.statement(
             """
-            INSERT INTO devices (\(Self.deviceColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            INSERT INTO devices (\(Self.deviceColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             ON CONFLICT(name) DO UPDATE SET display_name=excluded.display_name, trust=excluded.trust,
             last_sequence=excluded.last_sequence, payload_digest=excluded.payload_digest,
             issued_at=excluded.issued_at, expires_at=excluded.expires_at, interval_s=excluded.interval_s,
             status=excluded.status, checks=excluded.checks, keyid=excluded.keyid,
             agent_version=excluded.agent_version, last_seen=excluded.last_seen,
             manifest_signature=excluded.manifest_signature, rejection=excluded.rejection,
-            rejection_kind=excluded.rejection_kind, skew_s=excluded.skew_s, problems=excluded.problems
+            rejection_kind=excluded.rejection_kind, skew_s=excluded.skew_s, problems=excluded.problems,
+            file_problem_path=excluded.file_problem_path, file_problem_kind=excluded.file_problem_kind,
+            file_problem_reason=excluded.file_problem_reason, file_problem_signature=excluded.file_problem_signature
             """
         ).run([
-            .text(device.name), .text(device.displayName), .text(device.trust), .optional(device.lastSequence),
+            .text(device.name), .text(device.displayName), .text(device.trust.rawValue), .optional(device.lastSequence),
             .optional(device.payloadDigest), .optional(device.issuedAt), .optional(device.expiresAt),
             .optional(device.intervalS), .optional(device.status?.rawValue), .text(device.checksJSON),
             .optional(device.keyID), .optional(device.agentVersion), .optional(device.lastSeen),
-            .optional(device.manifestSignature), .optional(device.rejection), .optional(device.rejectionKind),
-            .int(device.skewSeconds), .text(device.problemsJSON),
+            .optional(device.manifestSignature), .optional(device.rejection.map(Self.capped)),
+            .optional(device.rejectionKind?.rawValue), .int(device.skewSeconds), .text(device.problemsJSON),
+            .optional(device.fileProblem?.path), .optional(device.fileProblem?.kind.rawValue),
+            .optional(device.fileProblem.map { Self.capped($0.reason) }), .optional(device.fileProblem?.signature),
         ])
+    }
+
+    /// Forgets a device's sequence baseline (`phc-collector trust reset`): the next manifest that
+    /// verifies is accepted whatever its sequence, and becomes the new baseline. Who did it, when,
+    /// and the sequence forgotten are kept in `sequence_resets`.
+    ///
+    /// - Returns: the sequence that was forgotten (nil when none was known).
+    func resetSequence(device: String, by user: String, at time: Int64) throws -> Int64? {
+        try transaction {
+            let previous = try devices()[device]
+            try database.statement(
+                "INSERT INTO sequence_resets (device, at, by_user, previous_sequence) VALUES (?,?,?,?)"
+            ).run([.text(device), .int(time), .text(user), .optional(previous?.lastSequence)])
+            try database.statement(
+                """
+                UPDATE devices SET last_sequence = NULL, payload_digest = NULL, manifest_signature = NULL,
+                rejection = NULL, rejection_kind = NULL WHERE name = ?
+                """
+            ).run([.text(device)])
+            return previous?.lastSequence
+        }
+    }
+
+    struct SequenceReset: Equatable {
+        var device: String
+        var at: Int64
+        var user: String
+        var previousSequence: Int64?
+    }
+
+    func sequenceResets(device: String) throws -> [SequenceReset] {
+        try database.statement(
+            "SELECT device, at, by_user, previous_sequence FROM sequence_resets WHERE device = ? ORDER BY id"
+        ).rows([.text(device)]) { row in
+            SequenceReset(device: row.text(0), at: row.int(1), user: row.text(2), previousSequence: row.optionalInt(3))
+        }
     }
 
     // MARK: History
 
     /// Records an accepted manifest; one already recorded is left as it is (never counted twice).
-    func recordManifest(
-        device: String, sequence: Int64, issuedAt: Int64, receivedAt: Int64, status: CheckStatus, source: String
-    ) throws {
+    func recordManifest(_ row: ManifestRow, device: String) throws {
         try database.statement(
             "INSERT OR IGNORE INTO manifests (device, sequence, issued_at, received_at, status, source) VALUES (?,?,?,?,?,?)"
-        ).run([.text(device), .int(sequence), .int(issuedAt), .int(receivedAt), .text(status.rawValue), .text(source)])
-    }
-
-    func recordTransition(device: String, check: CheckSummary, sequence: Int64, issuedAt: Int64) throws {
-        try database.statement(
-            "INSERT OR IGNORE INTO check_history (device, check_id, sequence, issued_at, status, summary) VALUES (?,?,?,?,?,?)"
         ).run([
-            .text(device), .text(check.id), .int(sequence), .int(issuedAt), .text(check.status.rawValue),
-            .text(check.summary),
+            .text(device), .int(row.sequence), .int(row.issuedAt), .int(row.receivedAt), .text(row.status.rawValue),
+            .text(row.source.rawValue),
         ])
     }
 
-    func recordRejection(device: String, path: String, kind: String, reason: String, sequence: Int64?, at: Int64) throws
-    {
+    func recordTransition(_ row: TransitionRow, device: String) throws {
+        try database.statement(
+            "INSERT OR IGNORE INTO check_history (device, check_id, sequence, issued_at, status, summary) VALUES (?,?,?,?,?,?)"
+        ).run([
+            .text(device), .text(row.checkID), .int(row.sequence), .int(row.issuedAt), .text(row.status.rawValue),
+            .text(row.summary),
+        ])
+    }
+
+    /// The longest reason or path stored: what a device writes never makes a row large.
+    static let maxTextBytes = 512
+
+    static func capped(_ text: String) -> String { InertText.clipped(text, to: maxTextBytes) }
+
+    func recordRejection(_ rejection: Rejection) throws {
         try database.statement(
             "INSERT INTO rejections (device, path, kind, reason, sequence, at) VALUES (?,?,?,?,?,?)"
-        ).run([.text(device), .text(path), .text(kind), .text(reason), .optional(sequence), .int(at)])
+        ).run([
+            .text(rejection.device), .text(Self.capped(rejection.path)), .text(rejection.kind.rawValue),
+            .text(Self.capped(rejection.reason)), .optional(rejection.sequence), .int(rejection.at),
+        ])
+    }
+
+    /// Rejections kept: those of the last `keepSeconds`, and at most `perDevice` per device
+    /// (a device rewriting a bad file every pass cannot grow the table without bound).
+    /// Works in slices of `slice` rows, so no pass is slow because the table is long.
+    func pruneRejections(before cutoff: Int64, perDevice: Int, slice: Int = 5_000) throws {
+        try database.statement(
+            "DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE at < ? ORDER BY id LIMIT ?)"
+        ).run([.int(cutoff), .int(Int64(slice))])
+        try database.statement(
+            """
+            DELETE FROM rejections WHERE id IN (
+                SELECT id FROM (
+                    SELECT id, row_number() OVER (PARTITION BY device ORDER BY id DESC) AS rank FROM rejections
+                    WHERE device IN (SELECT device FROM rejections GROUP BY device HAVING count(*) > ?)
+                ) WHERE rank > ? LIMIT ?)
+            """
+        ).run([.int(Int64(perDevice)), .int(Int64(perDevice)), .int(Int64(slice))])
     }
 
     func fileSignature(_ path: String) throws -> String? {
@@ -193,12 +188,12 @@ final class CollectorStore {
         ).run([.int(startedAt), .int(finishedAt), .int(Int64(devices)), .int(Int64(accepted)), .int(Int64(rejected))])
     }
 
-    struct ManifestRow: Equatable {
+    struct ManifestRow: Equatable, Sendable {
         var sequence: Int64
         var issuedAt: Int64
         var receivedAt: Int64
         var status: CheckStatus
-        var source: String
+        var source: ManifestSource
     }
 
     func recentManifests(device: String, limit: Int) throws -> [ManifestRow] {
@@ -207,11 +202,12 @@ final class CollectorStore {
         ).rows([.text(device), .int(Int64(limit))]) { row in
             ManifestRow(
                 sequence: row.int(0), issuedAt: row.int(1), receivedAt: row.int(2),
-                status: CheckStatus(rawValue: row.text(3)) ?? .unknown, source: row.text(4))
+                status: CheckStatus(rawValue: row.text(3)) ?? .unknown,
+                source: ManifestSource(rawValue: row.text(4)) ?? .manifest)
         }
     }
 
-    struct TransitionRow: Equatable {
+    struct TransitionRow: Equatable, Sendable {
         var checkID: String
         var sequence: Int64
         var issuedAt: Int64
@@ -230,6 +226,16 @@ final class CollectorStore {
                 checkID: row.text(0), sequence: row.int(1), issuedAt: row.int(2),
                 status: CheckStatus(rawValue: row.text(3)) ?? .unknown, summary: row.text(4))
         }
+    }
+
+    /// A refusal to store.
+    struct Rejection: Equatable, Sendable {
+        var device: String
+        var path: String
+        var kind: RejectionKind
+        var reason: String
+        var sequence: Int64?
+        var at: Int64
     }
 
     struct RejectionRow: Equatable {
@@ -263,8 +269,9 @@ final class CollectorStore {
             """
         return try database.statement(sql).rows([.int(since ?? Int64.max)]) { row in
             AlertRecord(
-                key: row.text(0), name: row.text(1), device: row.text(2), checkID: row.optionalText(3),
-                severity: CheckStatus(rawValue: row.text(4)) ?? .warn, state: row.text(5), count: Int(row.int(6)),
+                key: AlertKey(name: row.text(1), device: row.text(2), checkID: row.optionalText(3)),
+                severity: CheckStatus(rawValue: row.text(4)) ?? .warn,
+                state: AlertState(rawValue: row.text(5)) ?? .pending, count: Int(row.int(6)),
                 startedAt: row.int(7), firedAt: row.optionalInt(8), resolvedAt: row.optionalInt(9),
                 summary: row.text(10), updatedAt: row.int(11))
         }
@@ -277,14 +284,15 @@ final class CollectorStore {
             resolved_at, summary, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
             """
         ).run([
-            .text(alert.key), .text(alert.name), .text(alert.device), .optional(alert.checkID),
-            .text(alert.severity.rawValue), .text(alert.state), .int(Int64(alert.count)), .int(alert.startedAt),
-            .optional(alert.firedAt), .optional(alert.resolvedAt), .text(alert.summary), .int(alert.updatedAt),
+            .text(alert.key.text), .text(alert.name), .text(alert.device), .optional(alert.checkID),
+            .text(alert.severity.rawValue), .text(alert.state.rawValue), .int(Int64(alert.count)),
+            .int(alert.startedAt), .optional(alert.firedAt), .optional(alert.resolvedAt),
+            .text(Self.capped(alert.summary)), .int(alert.updatedAt),
         ])
     }
 
-    func deleteAlert(_ key: String) throws {
-        try database.statement("DELETE FROM alerts WHERE key = ?").run([.text(key)])
+    func deleteAlert(_ key: AlertKey) throws {
+        try database.statement("DELETE FROM alerts WHERE key = ?").run([.text(key.text)])
     }
 
     /// Forgets resolved alerts older than `before`.

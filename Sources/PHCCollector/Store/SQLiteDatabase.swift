@@ -15,10 +15,22 @@ enum SQLValue: Equatable {
     static func optional(_ value: Int64?) -> SQLValue { value.map { .int($0) } ?? .null }
 }
 
-/// Why the database refused. Carries the database path and SQLite's message.
+/// Why the database refused. Carries the database path, SQLite's message and its result code,
+/// so that a busy database (another process writing) is told apart from a broken one.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public var path: String
     public var message: String
+    /// SQLite's extended result code (`SQLITE_BUSY` = 5, `SQLITE_CORRUPT` = 11…); nil for our own errors.
+    public var code: Int32?
+
+    public init(path: String, message: String, code: Int32? = nil) {
+        self.path = path
+        self.message = message
+        self.code = code
+    }
+
+    /// Another connection holds the lock longer than the busy timeout: try again later.
+    public var isBusy: Bool { code.map { $0 & 0xFF == SQLITE_BUSY || $0 & 0xFF == SQLITE_LOCKED } ?? false }
 
     public var description: String { "database \(path): \(message)" }
 }
@@ -29,6 +41,8 @@ final class SQLiteDatabase {
     let path: String
     private var handle: OpaquePointer?
     private var cache: [String: Statement] = [:]
+    /// Open transactions: the outermost is BEGIN IMMEDIATE, inner ones are savepoints.
+    private var depth = 0
 
     /// Opens (creating) the database in WAL mode with a busy timeout, so a
     /// `report` can read while a `run` writes.
@@ -58,7 +72,9 @@ final class SQLiteDatabase {
     }
 
     func error(_ what: String) -> StoreError {
-        StoreError(path: path, message: "\(what): \(String(cString: sqlite3_errmsg(handle)))")
+        StoreError(
+            path: path, message: "\(what): \(String(cString: sqlite3_errmsg(handle)))",
+            code: sqlite3_extended_errcode(handle))
     }
 
     /// Runs SQL that returns no rows (several statements allowed).
@@ -67,7 +83,7 @@ final class SQLiteDatabase {
         guard sqlite3_exec(handle, sql, nil, nil, &message) == SQLITE_OK else {
             let text = message.map { String(cString: $0) } ?? "error"
             sqlite3_free(message)
-            throw StoreError(path: path, message: text)
+            throw StoreError(path: path, message: text, code: sqlite3_extended_errcode(handle))
         }
     }
 
@@ -84,16 +100,30 @@ final class SQLiteDatabase {
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: all of it is committed, or none.
+    ///
+    /// Nested calls become savepoints: an inner failure undoes the inner part only, and
+    /// nothing is committed before the outermost transaction is.
     func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
+        let savepoint = "s\(depth)"
+        try execute(depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT \(savepoint)")
+        depth += 1
+        let rollback = depth == 1 ? "ROLLBACK" : "ROLLBACK TO \(savepoint); RELEASE \(savepoint)"
+        let value: T
         do {
-            let value = try body()
-            try execute("COMMIT")
-            return value
+            value = try body()
         } catch {
-            try? execute("ROLLBACK")
+            depth -= 1
+            try? execute(rollback)
             throw error
         }
+        depth -= 1
+        do {
+            try execute(depth == 0 ? "COMMIT" : "RELEASE \(savepoint)")
+        } catch {
+            try? execute(rollback)
+            throw error
+        }
+        return value
     }
 
     var userVersion: Int {

@@ -80,19 +80,39 @@ enum Schema {
             accepted INTEGER NOT NULL,
             rejected INTEGER NOT NULL
         );
+        """,
+        // 2: backlog and legacy file problems stay with their device; sequence resets are recorded;
+        // rejections are pruned by age.
         """
+        ALTER TABLE devices ADD COLUMN file_problem_path TEXT;
+        ALTER TABLE devices ADD COLUMN file_problem_kind TEXT;
+        ALTER TABLE devices ADD COLUMN file_problem_reason TEXT;
+        ALTER TABLE devices ADD COLUMN file_problem_signature TEXT;
+        CREATE TABLE sequence_resets (
+            id INTEGER PRIMARY KEY,
+            device TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            by_user TEXT NOT NULL,
+            previous_sequence INTEGER
+        );
+        CREATE INDEX rejections_by_time ON rejections (at);
+        """,
     ]
 
-    /// Brings `database` up to the latest schema; each migration in its own transaction.
+    /// Brings `database` up to the latest schema, in one transaction that holds the write lock
+    /// before it reads the version: two collectors starting on a fresh database never both
+    /// create the tables.
     static func migrate(_ database: SQLiteDatabase) throws {
-        let current = database.userVersion
-        guard current <= migrations.count else {
-            throw StoreError(
-                path: database.path,
-                message: "schema version \(current) is newer than this phc-collector knows (\(migrations.count))")
-        }
-        for (index, sql) in migrations.enumerated().dropFirst(current) {
-            try database.transaction {
+        // Most opens find the schema current: a read, no write lock.
+        if database.userVersion == migrations.count { return }
+        try database.transaction {
+            let current = database.userVersion
+            guard current <= migrations.count else {
+                throw StoreError(
+                    path: database.path,
+                    message: "schema version \(current) is newer than this phc-collector knows (\(migrations.count))")
+            }
+            for (index, sql) in migrations.enumerated().dropFirst(current) {
                 try database.execute(sql)
                 try database.setUserVersion(index + 1)
             }

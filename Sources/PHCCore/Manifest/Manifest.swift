@@ -74,6 +74,12 @@ public struct Manifest: Codable, Sendable, Equatable {
             throw .malformed(String(describing: error))
         }
         guard manifest.schema == schemaV1 else { throw .unsupportedSchema(manifest.schema) }
+        if let problem = ManifestLimits.problem(
+            device: manifest.device, sequence: manifest.sequence, issuedAt: manifest.issuedAt,
+            expiresAt: manifest.expiresAt, intervalS: manifest.intervalS, checks: manifest.checks.count)
+        {
+            throw .outOfRange(problem)
+        }
         return manifest
     }
 
@@ -118,11 +124,15 @@ public struct AgentInfo: Codable, Sendable, Equatable {
 public enum ManifestError: Error, Sendable, Equatable, CustomStringConvertible {
     case malformed(String)
     case unsupportedSchema(String)
+    /// Decodes, but a value is outside ``ManifestLimits``.
+    case outOfRange(String)
 
     public var description: String {
         switch self {
         case .malformed(let reason): "manifest payload is malformed: \(reason)"
-        case .unsupportedSchema(let schema): "manifest schema '\(schema)' is not \(Manifest.schemaV1)"
+        case .unsupportedSchema(let schema):
+            "manifest schema '\(InertText.clipped(InertText.terminal(schema), to: 64))' is not \(Manifest.schemaV1)"
+        case .outOfRange(let reason): "manifest out of range: \(reason)"
         }
     }
 }

@@ -132,9 +132,12 @@ public enum SignatureError: Error, Sendable, Equatable, CustomStringConvertible 
         case .untrustedKey(let ids):
             ids.isEmpty
                 ? "signed by an unknown key"
-                : "signed by an unknown key (keyid \(ids.map { String($0.prefix(16)) }.joined(separator: ", ")))"
+                : "signed by an unknown key (keyid "
+                    + ids.prefix(4).map { InertText.terminal(String($0.prefix(16))) }.joined(separator: ", ")
+                    + (ids.count > 4 ? " and \(ids.count - 4) more" : "") + ")"
         case .badSignature: "signature does not verify (payload altered or signature forged)"
-        case .wrongPayloadType(let type): "payloadType '\(type)' is not \(Manifest.payloadType)"
+        case .wrongPayloadType(let type):
+            "payloadType '\(InertText.clipped(InertText.terminal(type), to: 64))' is not \(Manifest.payloadType)"
         }
     }
 }

@@ -15,13 +15,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         lhs.secondsSinceEpoch < rhs.secondsSinceEpoch
     }
 
+    /// Saturates instead of overflowing: times come from files and devices.
     public static func + (lhs: Timestamp, seconds: Int64) -> Timestamp {
-        Timestamp(secondsSinceEpoch: lhs.secondsSinceEpoch + seconds)
+        Timestamp(secondsSinceEpoch: lhs.secondsSinceEpoch.saturatingAdd(seconds))
     }
 
-    /// Seconds from `other` to `self` (positive when `self` is later).
+    /// Seconds from `other` to `self` (positive when `self` is later), saturating.
     public func seconds(since other: Timestamp) -> Int64 {
-        secondsSinceEpoch - other.secondsSinceEpoch
+        secondsSinceEpoch.saturatingSubtract(other.secondsSinceEpoch)
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ`.
@@ -104,8 +105,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
+    /// Division rounding towards minus infinity, for every `a` (`Int64.min` included) and `b > 0`.
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        a >= 0 ? a / b : (a - b + 1) / b
+        let quotient = a / b
+        return a % b != 0 && a < 0 ? quotient - 1 : quotient
     }
 }
 

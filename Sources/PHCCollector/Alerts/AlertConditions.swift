@@ -1,0 +1,50 @@
+internal import PHCCore
+
+/// What is wrong right now, device by device: the input of ``AlertEvaluator``. Pure.
+enum AlertConditions {
+    static func of(
+        devices: [String: DeviceRecord], configured: [String: DeviceConfiguration], now: Int64,
+        defaultSilentAfter: Duration?
+    ) -> [AlertCondition] {
+        var conditions: [AlertCondition] = []
+        for name in Set(devices.keys).union(configured.keys).sorted() {
+            let record = devices[name]
+            let device = configured[name]
+            if let reason = Silence.reason(
+                of: record, configured: device, now: now, defaultSilentAfter: defaultSilentAfter)
+            {
+                conditions.append(
+                    AlertCondition(
+                        name: AlertEvaluator.deviceSilent, device: name, severity: Silence.severity(device),
+                        summary: "\(name) is \(reason)"))
+            } else if let record {
+                // A silent device's old check results are not news: only a talking device's are.
+                for problem in record.problems {
+                    conditions.append(
+                        AlertCondition(
+                            name: AlertEvaluator.checkFailing, device: name, checkID: problem.id,
+                            severity: problem.status == .crit ? .crit : .warn, summary: problem.summary))
+                }
+            }
+            guard let record else { continue }
+            if let rejection = record.rejection, let kind = record.rejectionKind {
+                conditions.append(
+                    AlertCondition(name: kind.alertName, device: name, severity: kind.severity, summary: rejection))
+            }
+            if let problem = record.fileProblem {
+                conditions.append(
+                    AlertCondition(
+                        name: problem.kind.alertName, device: name, severity: problem.kind.severity,
+                        summary: problem.reason))
+            }
+            if record.skewSeconds != 0 {
+                conditions.append(
+                    AlertCondition(
+                        name: AlertEvaluator.clockSkew, device: name, severity: .warn,
+                        summary: "\(name)'s clock is \(Age.text(record.skewSeconds.saturatingMagnitude)) "
+                            + (record.skewSeconds > 0 ? "ahead" : "behind")))
+            }
+        }
+        return conditions
+    }
+}

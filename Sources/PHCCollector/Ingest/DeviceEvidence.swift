@@ -1,0 +1,89 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+internal import PHCCore
+
+/// What a pass will read for one device folder: the files that changed since they were last read.
+struct DeviceWork: Sendable {
+    var folder: DeviceFolder
+    var trusted: [PublicKey] = []
+    /// The device's last accepted sequence before this pass.
+    var baseline: Int64?
+    var backlogs: [FileRef] = []
+    var manifest: FileRef?
+    var legacy: [FileRef] = []
+    /// Backlog and legacy files that are not readable files, with whether that was already recorded.
+    var scanProblems: [(problem: ScanProblem, recorded: Bool)] = []
+    /// Signatures of the backlog and legacy files present now (nil when they were not listed this pass).
+    var present: [String: String]?
+
+    var isEmpty: Bool { backlogs.isEmpty && manifest == nil && legacy.isEmpty }
+}
+
+/// A legacy `_status.json` as read.
+struct LegacyReading: Sendable {
+    var file: FileRef
+    var result: Result<LegacyStatusFile, LegacyStatusFile.Failure>
+}
+
+/// What was read and verified for one device. Built in parallel, touching only files;
+/// the ledger then decides what it means.
+struct DeviceEvidence: Sendable {
+    var work: DeviceWork
+    var backlogs: [BacklogReading] = []
+    var manifest: (file: FileRef, verdict: Verdict)?
+    var legacy: [LegacyReading] = []
+    /// The memory budget ran out: what was not read waits for the next pass.
+    var deferred = false
+
+    /// Reads and verifies what `work` names, within the device's and the pass's memory budget.
+    static func read(_ work: DeviceWork, limit: Int, budget: ReadBudget, now: Int64) -> DeviceEvidence {
+        var evidence = DeviceEvidence(work: work)
+        guard !work.isEmpty else { return evidence }
+        // Once the pass is over budget, whole devices wait for the next pass.
+        guard !budget.isExhausted else {
+            evidence.deferred = true
+            return evidence
+        }
+        var held = 0
+        for backlog in work.backlogs {
+            let (reading, cost) = BacklogReader.read(
+                backlog, folder: work.folder.name, trusted: work.trusted, baseline: work.baseline, lineLimit: limit,
+                deviceAllowance: ReadBudget.perDevice - held, budget: budget, receivedAt: now)
+            held += cost
+            evidence.backlogs.append(reading)
+            guard reading.complete else {
+                // The manifest is newer than what remains: it waits too, so history stays in order.
+                evidence.deferred = true
+                return evidence
+            }
+        }
+        if let file = work.manifest {
+            let verdict = ManifestVerifier.verify(
+                file: file, folder: work.folder.name, trusted: work.trusted, limit: limit)
+            if case .verified(let verified) = verdict { _ = budget.take(verified.retainedBytes) }
+            evidence.manifest = (file, verdict)
+        }
+        evidence.legacy = work.legacy.map { file in
+            guard file.size <= LegacyStatusFile.maxBytes else {
+                return LegacyReading(
+                    file: file,
+                    result: .failure(
+                        .init(description: "over the \(ByteCount.format(Int64(LegacyStatusFile.maxBytes))) limit")))
+            }
+            do {
+                return LegacyReading(
+                    file: file,
+                    result: .success(
+                        try LegacyStatusFile.parse(FileReader.read(file.path, limit: LegacyStatusFile.maxBytes))))
+            } catch let failure as LegacyStatusFile.Failure {
+                return LegacyReading(file: file, result: .failure(failure))
+            } catch {
+                return LegacyReading(file: file, result: .failure(.init(description: "cannot be read: \(error)")))
+            }
+        }
+        return evidence
+    }
+}

@@ -1,0 +1,110 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+public import PHCCore
+
+/// One check as the report shows it.
+public struct CheckSummary: Codable, Sendable, Equatable {
+    public var id: String
+    public var status: CheckStatus
+    public var summary: String
+
+    public init(id: String, status: CheckStatus, summary: String) {
+        self.id = id
+        self.status = status
+        self.summary = summary
+    }
+
+    /// Longest id and summary kept from a manifest; longer ones are cut (and say so).
+    static let maxIDBytes = 256
+    static let maxSummaryBytes = 1024
+
+    enum CodingKeys: String, CodingKey { case id, status, summary }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = InertText.clipped(try container.decode(String.self, forKey: .id), to: Self.maxIDBytes)
+        status = try container.decode(CheckStatus.self, forKey: .status)
+        summary = InertText.clipped(try container.decode(String.self, forKey: .summary), to: Self.maxSummaryBytes)
+    }
+}
+
+/// How far the collector can vouch for what a device says.
+public enum DeviceTrust: String, Sendable, Codable {
+    /// The last accepted evidence was a manifest signed by a key trusted for the device.
+    case signed
+    /// Only the legacy, unsigned `_status.json`.
+    case unsigned
+    /// Nothing accepted yet.
+    case unknown
+}
+
+/// Where an accepted manifest came from.
+enum ManifestSource: String, Sendable {
+    case manifest
+    case backlog
+}
+
+/// A backlog or legacy file of a device that could not be used (a FIFO, a symlink out,
+/// lines that did not verify). It stays the device's problem, and keeps its alert, while
+/// that file is there unchanged.
+struct FileProblem: Equatable, Sendable {
+    var path: String
+    var kind: RejectionKind
+    var reason: String
+    /// The file's signature when it was read, or `scan:` for something that is not a readable file.
+    var signature: String
+}
+
+/// What the collector knows about one device.
+struct DeviceRecord: Equatable, Sendable {
+    var name: String
+    var displayName: String
+    var trust = DeviceTrust.unknown
+    var lastSequence: Int64?
+    var payloadDigest: String?
+    var issuedAt: Int64?
+    var expiresAt: Int64?
+    var intervalS: Int64?
+    var status: CheckStatus?
+    /// The last accepted manifest's checks as stored (JSON), decoded only when needed:
+    /// a pass over an unchanged fleet never decodes them.
+    var checksJSON = "[]"
+    /// The non-ok subset, which alert evaluation reads every pass.
+    var problemsJSON = "[]"
+    var keyID: String?
+    var agentVersion: String?
+    /// Collector time when the last accepted manifest arrived.
+    var lastSeen: Int64?
+    /// inode, size and mtime of the manifest.json last examined: unchanged files are skipped.
+    var manifestSignature: String?
+    /// Why the current manifest.json is refused, nil when it is not.
+    var rejection: String?
+    var rejectionKind: RejectionKind?
+    var skewSeconds: Int64 = 0
+    /// A backlog or legacy file that could not be used.
+    var fileProblem: FileProblem?
+
+    var checks: [CheckSummary] {
+        get { Self.decode(checksJSON) }
+        set {
+            checksJSON = Self.encode(newValue)
+            problemsJSON = Self.encode(newValue.filter { $0.status != .ok })
+        }
+    }
+
+    var problems: [CheckSummary] { problemsJSON == "[]" ? [] : Self.decode(problemsJSON) }
+
+    static func encode(_ checks: [CheckSummary]) -> String {
+        guard !checks.isEmpty else { return "[]" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(checks)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    static func decode(_ json: String) -> [CheckSummary] {
+        json == "[]" ? [] : (try? JSONDecoder().decode([CheckSummary].self, from: Data(json.utf8))) ?? []
+    }
+}
