@@ -54,7 +54,8 @@ public struct AgentRunner: Sendable {
         if dryRun {
             let state = Self.peekState(stateDir: configuration.stateDir)
             let manifest = makeManifest(
-                results: await runChecks(memory: state.memory).results, sequence: state.sequence + 1)
+                results: await runChecks(memory: state.memory).results,
+                sequence: min(state.sequence, ManifestLimits.sequence.upperBound - 1) + 1)
             return Outcome(manifest: manifest, publish: nil, notes: [])
         }
 
@@ -111,6 +112,9 @@ public struct AgentRunner: Sendable {
         }
 
         // Reserve the number durably before signing: a crash may skip it, never reuse it.
+        guard state.sequence < ManifestLimits.sequence.upperBound else {
+            throw .sequenceExhausted(statePath: store.statePath, sequence: state.sequence, device: configuration.device)
+        }
         state.sequence += 1
         state.memory = checked.memory
         let manifest = makeManifest(results: checked.results, sequence: state.sequence)
@@ -263,8 +267,10 @@ public struct AgentRunner: Sendable {
     private func sequenceEvidence(spool: Spool, shareUsable: Bool, includeClock: Bool, timeout: Duration) async
         -> Int64
     {
+        // Evidence beyond what any manifest may carry (a damaged or planted file name) is no evidence.
+        let usable: @Sendable (Int64) -> Int64 = { ManifestLimits.sequence.contains($0) ? $0 : 0 }
         var highest: Int64 = includeClock ? clock.now().secondsSinceEpoch : 0
-        highest = max(highest, spool.entries().last?.sequence ?? 0)
+        highest = max(highest, usable(spool.entries().last(where: { usable($0.sequence) > 0 })?.sequence ?? 0))
         guard shareUsable else { return highest }
         let health = "\(configuration.devicesDir)/\(configuration.device)/_health"
         let published = await BlockingWork.run(timeout: timeout) { () -> Int64 in
@@ -273,10 +279,10 @@ public struct AgentRunner: Sendable {
                 let envelope = try? DSSEEnvelope.decode(data), let payload = try? envelope.payloadBytes(),
                 let manifest = try? Manifest.decode(payload)
             {
-                found = manifest.sequence
+                found = usable(manifest.sequence)
             }
             for name in (try? Directory.list(health)) ?? [] {
-                if let sequences = BacklogFile.sequences(in: name) { found = max(found, sequences.upperBound) }
+                if let sequences = BacklogFile.sequences(in: name) { found = max(found, usable(sequences.upperBound)) }
             }
             return found
         }
@@ -351,12 +357,18 @@ public enum AgentRunError: Error, Sendable, CustomStringConvertible {
     case key(KeyFileError)
     case state(StateError)
     case signing(String)
+    /// The state holds the largest sequence a manifest may carry: nothing newer can be signed.
+    case sequenceExhausted(statePath: String, sequence: Int64, device: String)
 
     public var description: String {
         switch self {
         case .key(let error): error.description
         case .state(let error): error.description
         case .signing(let reason): "cannot sign the manifest: \(reason)"
+        case .sequenceExhausted(let path, let sequence, let device):
+            "\(path) holds sequence \(sequence), the largest a manifest may carry is "
+                + "\(ManifestLimits.sequence.upperBound): no newer manifest can be signed; move \(path) aside "
+                + "and run 'phc-collector trust reset \(device)' on the collector"
         }
     }
 }

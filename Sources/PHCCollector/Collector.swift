@@ -42,6 +42,9 @@ public struct Collector: Sendable {
 
     /// How long a pass waits for another one to finish.
     public var lockWait: Duration = .seconds(60)
+    /// Bytes of verified evidence a pass may hold before the rest waits for the next pass
+    /// (for the pass, for one device).
+    var readBudget = (perPass: ReadBudget.perPass, perDevice: ReadBudget.perDevice)
 
     public init(configuration: CollectorConfiguration, logger: Logger, clock: WallClock = .system) {
         self.configuration = configuration
@@ -85,7 +88,7 @@ public struct Collector: Sendable {
         // 2. Read and verify in parallel, within the memory budget.
         let verifying = Monotonic.nanoseconds()
         let limit = configuration.maxManifestBytes
-        let budget = ReadBudget()
+        let budget = ReadBudget(limit: readBudget.perPass, perDevice: readBudget.perDevice)
         let evidence = ManifestVerifier.parallelMap(works) { work in
             DeviceEvidence.read(work, limit: limit, budget: budget, now: now)
         }
@@ -175,7 +178,15 @@ public struct Collector: Sendable {
             let (files, problems) = DeviceScanner.legacyFiles(in: folder.path, root: root)
             for file in files {
                 present[file.path] = file.signature
-                if try store.fileSignature(file.path) != file.signature { work.legacy.append(file) }
+                // A file dated in the future is read every pass (its clock stays off while it is there),
+                // its refusal recorded once.
+                switch try store.fileSignature(file.path) {
+                case file.signature: continue
+                case Ledger.futureMark + file.signature: work.legacy.append(file)
+                default:
+                    work.legacy.append(file)
+                    work.unrecordedLegacy.insert(file.path)
+                }
             }
             try note(problems)
         }

@@ -44,6 +44,15 @@ public final class ConfigDocument {
         guard let text = String(data: bytes, encoding: .utf8) else {
             throw ConfigError(file: file, message: "not UTF-8 text")
         }
+        if let line = Self.envFileLine(text) {
+            // Said without quoting anything: the values of an env file are secrets.
+            throw ConfigError(
+                issues: [
+                    ConfigIssue(
+                        file: file, line: line, column: 1, keyPath: "",
+                        message: "this is an env file (KEY=value lines), not YAML; its contents are not shown")
+                ])
+        }
         let node: Node?
         do {
             // The basic resolver: values are read as text and typed by our readers.
@@ -55,6 +64,24 @@ public final class ConfigDocument {
             throw ConfigError(file: file, message: "YAML syntax error")
         }
         root = ConfigNode(node: node ?? Node.mapping(Node.Mapping([])), keyPath: "", document: self)
+    }
+
+    /// The line of the first `NAME=value` assignment when the text reads as an env file (comments
+    /// and blank lines aside, its first line is one); nil for anything YAML could mean.
+    static func envFileLine(_ text: String) -> Int? {
+        var number = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            let trimmed = line.trimmed()
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            var rest = Substring(trimmed)
+            if rest.hasPrefix("export ") { rest = rest.dropFirst(7).drop { $0 == " " } }
+            let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            guard let first = name.first, first.isLetter || first == "_", name.allSatisfy(\.isASCII) else { return nil }
+            let after = rest.dropFirst(name.count).drop { $0 == " " }
+            return after.hasPrefix("=") ? number : nil
+        }
+        return nil
     }
 
     func report(_ message: String, at node: Node?, keyPath: String) {

@@ -157,8 +157,8 @@ public struct ConfigNode {
         return value
     }
 
-    /// A duration written `500ms`, `30s`, `5m`, `4h`, `30d` or `1h30m`.
-    public func duration(minimum: Duration = .zero) -> Duration? {
+    /// A duration written `500ms`, `30s`, `5m`, `4h`, `30d` or `1h30m`, from `minimum` to `maximum`.
+    public func duration(minimum: Duration = .zero, maximum: Duration = .seconds(100 * 365 * 86_400)) -> Duration? {
         guard let text = string() else { return nil }
         guard let value = DurationText.parse(text) else {
             report("'\(text)' is not a duration (write 500ms, 30s, 5m, 4h or 30d)")
@@ -166,6 +166,10 @@ public struct ConfigNode {
         }
         guard value >= minimum else {
             report("\(text) is too short (at least \(DurationText.format(minimum)))")
+            return nil
+        }
+        guard value <= maximum else {
+            report("\(text) is too long (at most \(DurationText.format(maximum)))")
             return nil
         }
         return value
@@ -204,7 +208,9 @@ public struct ConfigNode {
 
     var shapeName: String {
         switch node {
-        case .scalar(let scalar): scalar.string.isEmpty ? "nothing" : "'\(scalar.string)'"
+        // Never the value itself: the file may not be configuration at all (an env file named by
+        // mistake), and its values may be secrets.
+        case .scalar(let scalar): scalar.string.isEmpty ? "nothing" : "a single value"
         case .mapping: "a mapping"
         case .sequence: "a list"
         case .alias: "an alias"

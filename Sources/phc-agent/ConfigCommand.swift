@@ -13,7 +13,11 @@ extension PHCAgentCommand {
             static let configuration = CommandConfiguration(
                 commandName: "validate",
                 abstract: "Load the configuration and report every problem with file, line and a hint.",
-                discussion: "Exit status: 0 when the configuration is usable, 1 otherwise.")
+                discussion: """
+                    Checks what 'run' checks before it signs: the configuration, and that key_file is a \
+                    usable private key that others cannot read. Exit status: 0 when 'run' could sign with \
+                    this configuration, 1 otherwise.
+                    """)
 
             @OptionGroup var options: ConfigOption
 
@@ -23,12 +27,13 @@ extension PHCAgentCommand {
                     configuration.mounts.count + configuration.secrets.files.count
                     + (configuration.secrets.map == nil ? 0 : 1) + configuration.systemd.units.count
                     + configuration.systemd.timers.count + configuration.markers.count + 1
-                print("\(configuration.file): OK (device \(configuration.device), \(checks) checks)")
-                if !FileStatus.exists(configuration.keyFile) {
-                    print(
-                        "note: key_file \(configuration.keyFile) does not exist yet; create it with: "
-                            + "phc-agent keygen --key \(configuration.keyFile)")
+                do {
+                    _ = try SigningKey.load(path: configuration.keyFile)
+                } catch {
+                    StandardError.line("\(configuration.file): key_file: \(error.description)")
+                    throw ExitCode.failure
                 }
+                print("\(configuration.file): OK (device \(configuration.device), \(checks) checks)")
             }
         }
     }

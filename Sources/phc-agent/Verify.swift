@@ -32,8 +32,8 @@ extension PHCAgentCommand {
             if keyLines.isEmpty && key == nil {
                 throw ValidationError("give --key-line ed25519:… or --key FILE to verify against")
             }
-            for line in keyLines where PublicKey(line: line) == nil {
-                throw ValidationError("'\(line)' is not a public key line (ed25519:<base64 of 32 bytes>)")
+            for line in keyLines {
+                do { _ = try PublicKey.parse(line: line) } catch { throw ValidationError("'\(line)': \(error)") }
             }
         }
 

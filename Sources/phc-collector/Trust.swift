@@ -10,9 +10,12 @@ extension PHCCollectorCommand {
             discussion: """
                 Changes go to the trust file (trust_file, default next to the database), never to the \
                 YAML configuration, whose keys and comments stay as written. A device may have several \
-                keys (rotation); a revoked key id is refused even if the YAML still lists it.
+                keys (rotation); a revoked key id is refused even if the YAML still lists it. Keys of \
+                small order and non-canonical encodings are refused: no device has one. A device whose \
+                sequence numbers can no longer advance (it restarted at 1 with a new key, or signed the \
+                largest number there is) is given a new baseline with `trust reset DEVICE`.
                 """,
-            subcommands: [Add.self, List.self, Revoke.self])
+            subcommands: [Add.self, List.self, Revoke.self, Reset.self])
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
@@ -23,14 +26,13 @@ extension PHCCollectorCommand {
             @Argument(help: "The line phc-agent keygen printed: ed25519:<base64>.") var pubkey: String
 
             func validate() throws {
-                guard PublicKey(line: pubkey) != nil else {
-                    throw ValidationError("'\(pubkey)' is not a public key line (ed25519:<base64 of 32 bytes>)")
-                }
+                try validateDeviceName(device)
+                do { _ = try PublicKey.parse(line: pubkey) } catch { throw ValidationError("'\(pubkey)': \(error)") }
             }
 
             func run() async throws {
                 let configuration = try options.load()
-                let key = PublicKey(line: pubkey)!
+                let key = try PublicKey.parse(line: pubkey)
                 do {
                     var store = try TrustStore.load(path: configuration.trustFile)
                     if store.revokedIDs.contains(key.keyID) {
@@ -70,9 +72,14 @@ extension PHCCollectorCommand {
                     }
                 }
                 for entry in store.keys {
-                    guard let key = PublicKey(line: entry.key) else { continue }
-                    rows.append(
-                        (entry.device, key.keyID, "trust file", revoked.contains(key.keyID) ? "revoked" : "trusted"))
+                    do {
+                        let key = try PublicKey.parse(line: entry.key)
+                        rows.append(
+                            (entry.device, key.keyID, "trust file", revoked.contains(key.keyID) ? "revoked" : "trusted")
+                        )
+                    } catch {
+                        rows.append((entry.device, "-", "trust file", "refused: \(error)"))
+                    }
                 }
                 print("DEVICE               KEYID             SOURCE      STATE")
                 for (device, keyID, source, state) in rows.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
@@ -121,6 +128,47 @@ extension PHCCollectorCommand {
                 }
             }
         }
+    }
+}
+
+extension PHCCollectorCommand.Trust {
+    struct Reset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset",
+            abstract: "Forget DEVICE's last sequence number: its next manifest that verifies becomes the new baseline.",
+            discussion: """
+                For a device that rotated its key and restarted at sequence 1, or whose sequence reached \
+                the largest number there is: every manifest it signs is refused as a replay until reset. \
+                Who reset, when, and the sequence forgotten are recorded in the database. The signature \
+                is still checked: only keys trusted for the device are accepted.
+                """)
+
+        @OptionGroup var options: CollectorOptions
+        @Argument(help: "The device name.") var device: String
+
+        func validate() throws { try validateDeviceName(device) }
+
+        func run() async throws {
+            let configuration = try options.load()
+            let name = device.lowercased()
+            do {
+                let previous = try SequenceBaseline.reset(
+                    device: name, configuration: configuration, by: Accounts.invokingUser, at: WallClock.system.now())
+                print(
+                    "reset: \(name) "
+                        + (previous.map { "forgot sequence \($0)" } ?? "had no sequence yet")
+                        + "; its next manifest that verifies is the new baseline")
+            } catch {
+                throw fail(String(describing: error))
+            }
+        }
+    }
+}
+
+/// Device names on the command line follow the rule of the configuration and the share.
+func validateDeviceName(_ device: String) throws {
+    guard DeviceName.isValid(device.lowercased()) else {
+        throw ValidationError("'\(InertText.terminal(device))' is not a device name (\(DeviceName.rule))")
     }
 }
 

@@ -51,11 +51,26 @@ struct AgentCLITests {
                 "\(bad):2:11: deadline: 'soon' is not a duration (write 500ms, 30s, 5m, 4h or 30d)",
                 "\(bad):4:3: checks.mount: unknown key 'mount' (did you mean 'mounts'?)",
             ])
-        let good = try directory.write("good.yaml", "device: x\nkey_file: agent.key\n")
+        // validate checks what run checks: without a usable key, run would refuse, so validate does.
+        let good = try directory.write(
+            "good.yaml", "device: x\nkey_file: agent.key\nstate_dir: state\ndevices_dir: devices\n")
+        let noKey = try await agentRun("config", "validate", "--config", good)
+        #expect(noKey.status == 1)
+        #expect(
+            noKey.stderr.contains("key_file: key file \(directory.file("agent.key")) does not exist (create it with"))
+        #expect(try await agentRun("keygen", "--key", directory.file("agent.key")).status == 0)
         let ok = try await agentRun("config", "validate", "--config", good)
-        #expect(ok.status == 0)
+        #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.hasPrefix("\(good): OK (device x, 1 checks)"))
-        #expect(ok.stdout.contains("note: key_file \(directory.file("agent.key")) does not exist yet"))
+        chmod(directory.file("agent.key"), 0o644)
+        let open = try await agentRun("config", "validate", "--config", good)
+        #expect(open.status == 1 && open.stderr.contains("readable by others (mode 0644)"), "\(open.stderr)")
+        let run = try await agentRun("run", "--config", good)
+        #expect(run.status == 1 && run.stderr.contains("readable by others (mode 0644)"), "run refuses it too")
+        // Every interval validate accepts gives manifests the agent's own verify accepts.
+        let huge = try directory.write("huge.yaml", "device: x\nkey_file: agent.key\ninterval: 300000000000s\n")
+        let refused = try await agentRun("config", "validate", "--config", huge)
+        #expect(refused.status == 1 && refused.stderr.contains("interval: 300000000000s is too long (at most 7d)"))
     }
 
     @Test("run without a key: one line naming the key file and the fix, exit 1, no stack trace")

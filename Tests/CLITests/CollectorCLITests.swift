@@ -94,7 +94,22 @@ struct CollectorCLITests {
         #expect(try String(contentsOfFile: config, encoding: .utf8) == yaml)
         let bad = try await Command.run(
             collector, ["trust", "add", "armitage", "ssh-ed25519 AAAA", "--config", config])
-        #expect(bad.status != 0 && bad.stderr.contains("is not a public key line"))
+        #expect(bad.status != 0 && bad.stderr.contains("not a public key line"))
+        // The all-zero point (order 4), and the identity with its sign bit set: no device's key.
+        for weak in [
+            "ed25519:" + Data(count: 32).base64EncodedString(), "ed25519:AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIA=",
+        ] {
+            let refused = try await Command.run(collector, ["trust", "add", "armitage", weak, "--config", config])
+            #expect(refused.status != 0 && refused.stderr.contains("small order"), "\(weak): \(refused.stderr)")
+        }
+        // Device names follow one rule everywhere: no path can be smuggled in.
+        for name in ["../etc", "a/b", "", "x y"] {
+            let refused = try await Command.run(collector, ["trust", "add", name, key.line, "--config", config])
+            #expect(
+                refused.status != 0 && refused.stderr.contains("is not a device name"), "\(name): \(refused.stderr)")
+        }
+        let trustFile = try String(contentsOfFile: directory.file("state/trust.json"), encoding: .utf8)
+        #expect(!trustFile.contains("etc") && !trustFile.contains("AAAAAAAAAAAAAAAAAAAA"))
     }
 
     @Test("kill -9 in the middle of passes: nothing committed is lost, nothing is counted twice")

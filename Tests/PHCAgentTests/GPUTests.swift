@@ -244,7 +244,7 @@ struct GPUTests {
         let start = Date()
         let report = await run(
             GPUCheckConfiguration(nvidiaSMI: sleeper, timeout: .milliseconds(500)), directory: directory)
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 20, "the 30 s sleep was waited for")
         #expect(report.results[0].status == .crit)
         #expect(
             report.results[0].summary.contains("did not finish within 500ms and was killed"),

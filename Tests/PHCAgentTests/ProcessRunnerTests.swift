@@ -36,7 +36,7 @@ struct ProcessRunnerTests {
             try await runner.run(
                 "/bin/sh", ["-c", "sleep 30 & echo $! > \(pidFile); wait"], timeout: .milliseconds(300))
         }
-        #expect(Date().timeIntervalSince(start) < 5, "the 30 s sleep was waited for")
+        #expect(Date().timeIntervalSince(start) < 20, "the 30 s sleep was waited for")
         let pid = try #require(
             Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         try await Task.sleep(for: .milliseconds(100))
@@ -48,7 +48,7 @@ struct ProcessRunnerTests {
         let start = Date()
         let result = try await runner.run("/bin/sh", ["-c", "(sleep 30 &); echo done"], timeout: .seconds(10))
         #expect(result.standardOutput == "done\n")
-        #expect(Date().timeIntervalSince(start) < 5, "the 30 s sleep was waited for")
+        #expect(Date().timeIntervalSince(start) < 20, "the 30 s sleep was waited for")
     }
 
     @Test("missing commands and floods are errors naming the command")

@@ -31,8 +31,9 @@ final class FleetFixture: @unchecked Sendable {
     func envelope(
         _ device: String, sequence: Int64? = nil, statuses: [String: CheckStatus] = ["system": .ok],
         signer: String? = nil,
-        issuedAt: Timestamp? = nil
+        issuedAt: Timestamp? = nil, summary: String? = nil, status: CheckStatus? = nil
     ) throws -> Data {
+        let statuses = status.map { ["system": $0] } ?? statuses
         let sequence = sequence ?? (sequences[device, default: 0] + 1)
         sequences[device] = max(sequences[device, default: 0], sequence)
         let issued = issuedAt ?? clock
@@ -42,7 +43,7 @@ final class FleetFixture: @unchecked Sendable {
             checks: statuses.sorted { $0.key < $1.key }.map { id, status in
                 CheckResult(
                     id: id, kind: String(id.prefix { $0 != ":" }), status: status,
-                    summary: "\(id) is \(status.rawValue)")
+                    summary: summary ?? "\(id) is \(status.rawValue)")
             })
         return try DSSEEnvelope.sign(
             payload: try manifest.encoded(), payloadType: Manifest.payloadType, with: key(signer ?? device)

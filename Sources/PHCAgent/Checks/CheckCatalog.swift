@@ -17,6 +17,7 @@ enum CheckCatalog {
         if let containers = configuration.containers { checks.append(ContainersCheck(containers)) }
         if let tailscale = configuration.tailscale { checks.append(TailscaleCheck(tailscale)) }
         if let kernel = configuration.kernel { checks.append(KernelLogCheck(kernel)) }
+        checks += configuration.processes.map { ProcessCheck($0) }
         checks.append(SystemCheck(configuration.system))
         return checks
     }

@@ -61,10 +61,16 @@ extension AgentConfiguration {
         if let node = root["devices_dir"], let value = base.path(node) { configuration.devicesDir = value }
         if let node = root["state_dir"], let value = base.path(node) { configuration.stateDir = value }
         if let node = root["key_file"], let value = base.path(node) { configuration.keyFile = value }
-        if let node = root["interval"], let value = node.duration(minimum: .seconds(1)) {
+        // The range every manifest keeps (ManifestLimits), so each one the agent signs verifies.
+        if let node = root["interval"],
+            let value = node.duration(
+                minimum: .seconds(ManifestLimits.intervalSeconds.lowerBound),
+                maximum: .seconds(ManifestLimits.intervalSeconds.upperBound))
+        {
             configuration.interval = value
         }
-        if let node = root["deadline"], let value = node.duration(minimum: .milliseconds(500)) {
+        if let node = root["deadline"], let value = node.duration(minimum: .milliseconds(500), maximum: .seconds(3600))
+        {
             configuration.deadline = value
         }
         if let node = root["legacy_status"], let mapping = node.mapping(allowedKeys: ["user"]) {
@@ -86,7 +92,7 @@ extension AgentConfiguration {
         if let node = root["checks"],
             let checks = node.mapping(allowedKeys: [
                 "mounts", "secrets", "systemd", "markers", "system", "gpu", "inference", "http", "containers",
-                "tailscale", "kernel",
+                "tailscale", "kernel", "processes",
             ])
         {
             configuration.mounts = checks["mounts"].flatMap { readMounts($0, base: base, budget: budget) } ?? []
@@ -107,6 +113,7 @@ extension AgentConfiguration {
                 configuration.tailscale = readTailscale(checks["tailscale"], base: base, budget: budget)
             }
             if checks.contains("kernel") { configuration.kernel = readKernel(checks["kernel"], base: base) }
+            configuration.processes = checks["processes"].flatMap(readProcesses) ?? []
         }
         validateTimeouts(configuration, root: root)
         try document.throwIfIssues()
@@ -234,6 +241,38 @@ extension AgentConfiguration {
             return nil
         }
         return raw + ".timer"
+    }
+
+    private static func readProcesses(_ node: ConfigNode) -> [ProcessCheckConfiguration]? {
+        var seen: Set<String> = []
+        return node.sequence()?.compactMap { item in
+            guard
+                let mapping = item.mapping(allowedKeys: ["name", "match", "min", "max", "cpu_percent", "for", "memory"]
+                ),
+                let nameNode = mapping.required("name", hint: "the process name (comm), such as tailscaled"),
+                let name = nameNode.nonEmptyString()
+            else { return nil }
+            if !seen.insert(name).inserted { nameNode.report("process \(name) is listed twice") }
+            var process = ProcessCheckConfiguration(name: name)
+            if let matchNode = mapping["match"], let pattern = matchNode.nonEmptyString() {
+                if (try? Regex(pattern)) == nil {
+                    matchNode.report("not a regular expression")
+                } else {
+                    process.match = pattern
+                }
+            } else if name.utf8.count > 15 {
+                nameNode.report("a process name (comm) has at most 15 characters; use match: for longer names")
+            }
+            if let value = mapping["min"]?.int(in: 0...100_000) { process.min = Int(value) }
+            if let value = mapping["max"]?.int(in: 0...100_000) { process.max = Int(value) }
+            if let max = process.max, max < process.min {
+                mapping["max"]?.report("max \(max) is below min \(process.min)")
+            }
+            process.cpuPercent = mapping["cpu_percent"]?.thresholds { $0.double(in: 0...100_000) }
+            if let value = mapping["for"]?.int(in: 1...1000) { process.cpuFor = Int(value) }
+            process.memory = mapping["memory"]?.thresholds { $0.amount() }
+            return process
+        }
     }
 
     private static func readMarkers(_ node: ConfigNode, base: PathResolver) -> [MarkerCheckConfiguration]? {

@@ -35,6 +35,7 @@ public struct AgentConfiguration: Sendable {
     public var containers: ContainersCheckConfiguration?
     public var tailscale: TailscaleCheckConfiguration?
     public var kernel: KernelLogCheckConfiguration?
+    public var processes: [ProcessCheckConfiguration] = []
 
     public static let defaultPath = "/etc/phc/agent.yaml"
 }
@@ -189,5 +190,26 @@ public struct SystemCheckConfiguration: Sendable, Equatable {
         self.loadPerCPU = loadPerCPU
         self.memoryAvailable = memoryAvailable
         self.rootFree = rootFree
+    }
+}
+
+/// `checks.processes[]`: named processes, their count, CPU use and memory.
+public struct ProcessCheckConfiguration: Sendable, Equatable {
+    /// The check id is `process:<name>`; without `match`, also the `comm` to look for.
+    public var name: String
+    /// A regular expression searched in the command line (arguments joined by spaces), instead of `comm`.
+    public var match: String?
+    public var min: Int = 1
+    public var max: Int?
+    /// CPU use in % of one CPU since the previous run, all threads and processes together.
+    public var cpuPercent: Thresholds<Double>?
+    /// Runs in a row over a CPU limit before it counts (`for: 3`).
+    public var cpuFor: Int = 1
+    /// Resident memory of the matching processes together (bytes, or % of the host's memory).
+    public var memory: Thresholds<Amount>?
+
+    public init(name: String, match: String? = nil) {
+        self.name = name
+        self.match = match
     }
 }

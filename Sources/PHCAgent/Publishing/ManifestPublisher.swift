@@ -123,28 +123,37 @@ struct ManifestPublisher {
 
         var backlogName: String?
         let waiting = spool.entries().filter { $0.sequence != sequence }
-        if !waiting.isEmpty {
+        var start = waiting.startIndex
+        while start < waiting.endIndex {
+            // One file holds at most what the collector reads from one backlog.
             var lines = Data()
             var delivered: [Spool.Entry] = []
-            for entry in waiting {
-                guard let line = try? FileReader.read(entry.path, limit: 16 * 1024 * 1024) else { continue }
+            var index = start
+            while index < waiting.endIndex, delivered.count < BacklogFile.maxEnvelopes {
+                let entry = waiting[index]
+                guard let line = try? FileReader.read(entry.path, limit: 16 * 1024 * 1024) else {
+                    index += 1
+                    continue
+                }
+                if !delivered.isEmpty && lines.count + line.count + 1 > BacklogFile.maxBytes { break }
                 lines.append(line)
                 lines.append(UInt8(ascii: "\n"))
                 delivered.append(entry)
+                index += 1
             }
-            if let first = delivered.first, let last = delivered.last {
-                let name = BacklogFile.name(first: first.sequence, last: last.sequence)
-                do {
-                    try AtomicFile.write(try Gzip.compress(lines), to: healthDirectory + "/" + name)
-                } catch let error as SystemError {
-                    throw PublishError(description: error.description)
-                } catch {
-                    throw PublishError(description: "cannot compress the backlog: \(error)")
-                }
-                for entry in delivered { try? Directory.removeFile(entry.path) }
-                AtomicFile.syncDirectory(spool.directory)
-                backlogName = name
+            start = index
+            guard let first = delivered.first, let last = delivered.last else { continue }
+            let name = BacklogFile.name(first: first.sequence, last: last.sequence)
+            do {
+                try AtomicFile.write(try Gzip.compress(lines), to: healthDirectory + "/" + name)
+            } catch let error as SystemError {
+                throw PublishError(description: error.description)
+            } catch {
+                throw PublishError(description: "cannot compress the backlog: \(error)")
             }
+            for entry in delivered { try? Directory.removeFile(entry.path) }
+            AtomicFile.syncDirectory(spool.directory)
+            backlogName = name
         }
 
         var line = envelope

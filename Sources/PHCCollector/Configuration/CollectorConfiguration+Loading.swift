@@ -79,10 +79,10 @@ extension CollectorConfiguration {
         device.silentAfter = mapping["silent_after"]?.duration(minimum: .seconds(1))
         for item in mapping["keys"]?.sequence() ?? [] {
             guard let text = item.nonEmptyString() else { continue }
-            if let key = PublicKey(line: text) {
-                device.keys.append(key)
-            } else {
-                item.report("not a public key line (ed25519:<base64 of 32 bytes>, as phc-agent keygen prints)")
+            do {
+                device.keys.append(try PublicKey.parse(line: text))
+            } catch {
+                item.report(error.description)
             }
         }
         return device

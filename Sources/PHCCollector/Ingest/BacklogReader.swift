@@ -12,9 +12,9 @@ enum BacklogLimits {
     /// The gzip file itself.
     static let maxCompressedBytes = 64 * 1024 * 1024
     /// What it may inflate to (streamed, never held).
-    static let maxDecompressedBytes = 64 * 1024 * 1024
+    static let maxDecompressedBytes = 2 * BacklogFile.maxBytes
     /// Envelopes read from one file; the rest are refused.
-    static let maxEnvelopes = 10_000
+    static let maxEnvelopes = BacklogFile.maxEnvelopes
     /// Refused lines named one by one in the recorded reason.
     static let namedRefusals = 5
 }
@@ -22,16 +22,18 @@ enum BacklogLimits {
 /// Memory the read stage may fill before the pass stops reading and leaves the rest for the
 /// next pass: verified manifests are held until the pass commits.
 final class ReadBudget: Sendable {
-    /// For the whole pass.
+    /// The default for the whole pass.
     static let perPass = 64 * 1024 * 1024
-    /// For one device (its backlogs and manifest together).
+    /// The default for one device (its backlogs and manifest together).
     static let perDevice = 16 * 1024 * 1024
 
     private let used = Mutex(0)
     let limit: Int
+    let perDevice: Int
 
-    init(limit: Int = ReadBudget.perPass) {
+    init(limit: Int = ReadBudget.perPass, perDevice: Int = ReadBudget.perDevice) {
         self.limit = limit
+        self.perDevice = perDevice
     }
 
     /// Counts `bytes` as held; false when the pass was already over its budget.
@@ -69,20 +71,30 @@ struct BacklogReading: Sendable {
     /// False when reading stopped for the memory budget: the file is read again next pass.
     var complete = true
 
-    /// One line on what was refused and why, or nil when nothing was.
+    /// One line on what was refused and why, or nil when nothing was: the file's own problem
+    /// first, then the refused lines grouped by reason (`lines 1, 2, 3: not a DSSE envelope`).
     var refusalSummary: String? {
         guard problem != nil || refusedCount > 0 else { return nil }
         var parts: [String] = []
+        if let problem { parts.append(problem) }
         if refusedCount > 0 {
-            let named = refused.map { line in
-                "line \(line.line)\(line.sequence.map { " (sequence \($0))" } ?? ""): \(line.reason)"
+            var groups: [(reason: String, lines: [String])] = []
+            for line in refused {
+                let name = "\(line.line)\(line.sequence.map { " (sequence \($0))" } ?? "")"
+                if let index = groups.firstIndex(where: { $0.reason == line.reason }) {
+                    groups[index].lines.append(name)
+                } else {
+                    groups.append((line.reason, [name]))
+                }
+            }
+            let named = groups.map { group in
+                "line\(group.lines.count == 1 ? "" : "s") \(group.lines.joined(separator: ", ")): \(group.reason)"
             }
             let more = refusedCount - refused.count
             parts.append(
                 "\(refusedCount) of \(envelopes) envelopes in \(file.path) refused: "
                     + named.joined(separator: "; ") + (more > 0 ? "; and \(more) more" : ""))
         }
-        if let problem { parts.append(problem) }
         return parts.joined(separator: "; ")
     }
 

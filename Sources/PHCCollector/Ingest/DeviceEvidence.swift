@@ -14,6 +14,8 @@ struct DeviceWork: Sendable {
     var backlogs: [FileRef] = []
     var manifest: FileRef?
     var legacy: [FileRef] = []
+    /// Legacy files whose refusal (if they are refused) has not been recorded yet.
+    var unrecordedLegacy: Set<String> = []
     /// Backlog and legacy files that are not readable files, with whether that was already recorded.
     var scanProblems: [(problem: ScanProblem, recorded: Bool)] = []
     /// Signatures of the backlog and legacy files present now (nil when they were not listed this pass).
@@ -51,7 +53,7 @@ struct DeviceEvidence: Sendable {
         for backlog in work.backlogs {
             let (reading, cost) = BacklogReader.read(
                 backlog, folder: work.folder.name, trusted: work.trusted, baseline: work.baseline, lineLimit: limit,
-                deviceAllowance: ReadBudget.perDevice - held, budget: budget, receivedAt: now)
+                deviceAllowance: budget.perDevice - held, budget: budget, receivedAt: now)
             held += cost
             evidence.backlogs.append(reading)
             guard reading.complete else {

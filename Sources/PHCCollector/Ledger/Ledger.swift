@@ -53,7 +53,7 @@ struct Ledger: Sendable {
         if let (file, verdict) = evidence.manifest {
             applyManifest(verdict, file: file, record: &record, writes: &writes)
         }
-        applyLegacy(evidence.legacy, record: &record, writes: &writes)
+        applyLegacy(evidence.legacy, unrecorded: evidence.work.unrecordedLegacy, record: &record, writes: &writes)
         for (problem, recorded) in evidence.work.scanProblems {
             let signature = "scan:" + problem.reason
             if !recorded {
@@ -204,19 +204,24 @@ struct Ledger: Sendable {
         return fromNow > skewLimit ? fromNow : 0
     }
 
+    /// Marks, in `files_seen`, a legacy file refused for its future date: read again every pass.
+    static let futureMark = "future:"
+
     /// Whether `time` is further in the future than the skew allows.
     func isFuture(_ time: Int64) -> Bool { time > now.saturatingAdd(skewLimit) }
 
     /// Legacy `_status.json` files: the newest wins, but a time further ahead than `clock_skew`
     /// is a clock that is off, not news: refused (with `ClockSkew`) and never made the newest.
-    private func applyLegacy(_ readings: [LegacyReading], record: inout DeviceRecord, writes: inout PassWrites) {
+    private func applyLegacy(
+        _ readings: [LegacyReading], unrecorded: Set<String>, record: inout DeviceRecord, writes: inout PassWrites
+    ) {
         guard !readings.isEmpty else { return }
         var ahead: Int64 = 0
         for reading in readings {
-            writes.filesSeen.append((reading.file.path, reading.file.signature))
             let legacy: LegacyStatusFile
             switch reading.result {
             case .failure(let failure):
+                writes.filesSeen.append((reading.file.path, reading.file.signature))
                 writes.rejections.append(
                     .init(
                         device: record.name, path: reading.file.path, kind: .unreadable,
@@ -228,6 +233,8 @@ struct Ledger: Sendable {
             let issued = legacy.timestamp?.secondsSinceEpoch ?? reading.file.modified
             if isFuture(issued) {
                 ahead = max(ahead, issued.saturatingSubtract(now))
+                writes.filesSeen.append((reading.file.path, Self.futureMark + reading.file.signature))
+                guard unrecorded.contains(reading.file.path) else { continue }
                 writes.rejections.append(
                     .init(
                         device: record.name, path: reading.file.path, kind: .unreadable,
@@ -237,6 +244,7 @@ struct Ledger: Sendable {
                 writes.rejected += 1
                 continue
             }
+            writes.filesSeen.append((reading.file.path, reading.file.signature))
             // A newest time that is itself in the future (stored before this rule) counts for nothing.
             let newest = record.issuedAt.flatMap { isFuture($0) ? nil : $0 } ?? .min
             guard issued >= newest else { continue }

@@ -11,14 +11,56 @@ public enum ReportRenderer {
         case text, json, markdown
     }
 
+    /// Renders `report`. Text from devices and the share is inert in every format: in text no
+    /// control character reaches the terminal (escape sequences are shown, not obeyed) and each
+    /// value stays on its line; in Markdown table syntax and markup are escaped; JSON escapes itself.
     public static func render(_ report: FleetReport, format: Format, colour: Bool = false, width: Int = 80) -> String {
         switch format {
         case .json: json(report)
-        case .markdown: markdown(report)
+        case .markdown: markdown(inert(report))
         case .text:
             report.history == nil
-                ? fleetText(report, colour: colour, width: width) : deviceText(report, colour: colour, width: width)
+                ? fleetText(inert(report), colour: colour, width: width)
+                : deviceText(inert(report), colour: colour, width: width)
         }
+    }
+
+    /// `report` with every text field made terminal-safe (`InertText.terminal`).
+    static func inert(_ report: FleetReport) -> FleetReport {
+        let safe = InertText.terminal
+        var report = report
+        report.devices = report.devices.map { device in
+            var device = device
+            device.device = safe(device.device)
+            device.agentVersion = device.agentVersion.map(safe)
+            device.rejection = device.rejection.map(safe)
+            device.silence = device.silence.map(safe)
+            device.checks = device.checks.map {
+                CheckSummary(id: safe($0.id), status: $0.status, summary: safe($0.summary))
+            }
+            return device
+        }
+        report.alerts = report.alerts.map { alert in
+            var alert = alert
+            alert.name = safe(alert.name)
+            alert.device = safe(alert.device)
+            alert.check = alert.check.map(safe)
+            alert.summary = safe(alert.summary)
+            return alert
+        }
+        report.transitions = report.transitions?.map { change in
+            var change = change
+            change.check = safe(change.check)
+            change.summary = safe(change.summary)
+            return change
+        }
+        report.rejections = report.rejections?.map { rejection in
+            var rejection = rejection
+            rejection.path = safe(rejection.path)
+            rejection.reason = safe(rejection.reason)
+            return rejection
+        }
+        return report
     }
 
     static func json(_ report: FleetReport) -> String {
@@ -123,9 +165,7 @@ public enum ReportRenderer {
     }
 
     static func markdown(_ report: FleetReport) -> String {
-        func cell(_ text: String) -> String {
-            text.split(separator: "|", omittingEmptySubsequences: false).joined(separator: "\\|")
-        }
+        let cell = InertText.markdownCell
         var lines = [
             "# PHC fleet, \(report.generatedAt)", "", "| device | status | trust | last seen | checks |",
             "|---|---|---|---|---|",

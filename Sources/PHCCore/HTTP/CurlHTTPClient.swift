@@ -30,7 +30,7 @@ public struct CurlHTTPClient: Sendable {
         // curl enforces the timeout; the extra second only guards against a stuck library.
         let outcome = await BlockingWork.run(timeout: request.timeout + .seconds(1)) { Self.perform(request) }
         guard let outcome else {
-            throw HTTPClientError(url: request.url, kind: .timedOut("no answer within \(request.timeout)"))
+            throw HTTPClientError(request, kind: .timedOut("no answer within \(request.timeout)"))
         }
         return try outcome.get()
     }
@@ -45,10 +45,10 @@ public struct CurlHTTPClient: Sendable {
     private static func perform(_ request: HTTPRequest) -> Result<HTTPResponse, HTTPClientError> {
         guard ccurl_load() != 0 else {
             return .failure(
-                HTTPClientError(url: request.url, kind: .libcurlUnavailable(String(cString: ccurl_load_error()))))
+                HTTPClientError(request, kind: .libcurlUnavailable(String(cString: ccurl_load_error()))))
         }
         guard let handle = ccurl_easy_init() else {
-            return .failure(HTTPClientError(url: request.url, kind: .libcurlUnavailable("curl_easy_init failed")))
+            return .failure(HTTPClientError(request, kind: .libcurlUnavailable("curl_easy_init failed")))
         }
         defer { ccurl_easy_cleanup(handle) }
 
@@ -111,7 +111,7 @@ public struct CurlHTTPClient: Sendable {
             case CURLE_URL_MALFORMAT: kind = .invalidURL
             default: kind = .transport(code: Int32(code.rawValue), message: message)
             }
-            return .failure(HTTPClientError(url: request.url, kind: kind))
+            return .failure(HTTPClientError(request, kind: kind))
         }
         var status = 0
         ccurl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)

@@ -72,6 +72,24 @@ public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertib
         self.kind = kind
     }
 
+    /// An error for `request` whose texts (curl's messages) have every secret of the request
+    /// removed: the bearer token, the URL's credentials, query and fragment. A server that
+    /// echoes them back, in a redirect or a host name, cannot make them reach a message.
+    public init(_ request: HTTPRequest, kind: Kind) {
+        let secrets = request.secrets
+        func scrub(_ text: String) -> String { URLText.scrub(text, removing: secrets) }
+        let cleaned: Kind =
+            switch kind {
+            case .libcurlUnavailable(let text): .libcurlUnavailable(scrub(text))
+            case .connectionRefused(let text): .connectionRefused(scrub(text))
+            case .couldNotConnect(let text): .couldNotConnect(scrub(text))
+            case .timedOut(let text): .timedOut(scrub(text))
+            case .transport(let code, let text): .transport(code: code, message: scrub(text))
+            case .invalidURL, .unsupportedScheme, .bodyTooLarge: kind
+            }
+        self.init(url: request.url, kind: cleaned)
+    }
+
     /// Whether nothing listens there (connection refused): a stopped server, not a broken one.
     public var isConnectionRefused: Bool {
         if case .connectionRefused = kind { return true }
@@ -94,16 +112,59 @@ public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertib
     }
 }
 
+extension HTTPRequest {
+    /// What of this request must never appear in a message: the bearer token, the URL's
+    /// `user:password`, query and fragment (tokens travel there too: `?token=…`).
+    public var secrets: [String] {
+        var found: [String] = []
+        if let bearerToken, !bearerToken.isEmpty { found.append(bearerToken) }
+        if let schemeEnd = url.firstRange(of: "://") {
+            let rest = url[schemeEnd.upperBound...]
+            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@") {
+                let userinfo = rest[..<at]
+                found.append(String(userinfo))
+                if let colon = userinfo.firstIndex(of: ":") {
+                    found.append(String(userinfo[userinfo.index(after: colon)...]))
+                }
+            }
+        }
+        if let query = url.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            let tail = url[url.index(after: query)...]
+            found.append(String(tail))
+            // Each value (what follows `=`), when long enough to be a secret rather than a common word.
+            for part in tail.split(whereSeparator: { $0 == "&" || $0 == "#" || $0 == ";" }) {
+                let value = part.firstIndex(of: "=").map { part[part.index(after: $0)...] } ?? part
+                if value.count >= 4 { found.append(String(value)) }
+            }
+        }
+        // Longest first, so a secret that contains another is removed whole.
+        return Array(Set(found.filter { !$0.isEmpty })).sorted { $0.count > $1.count }
+    }
+}
+
 /// URL text helpers.
 public enum URLText {
-    /// `http://user:secret@host/x` → `http://host/x`, so credentials never reach a message.
+    /// `http://user:secret@host/x?token=…#f` → `http://host/x`: credentials, query and fragment
+    /// never reach a message (tokens travel in all three).
     public static func redacted(_ url: String) -> String {
+        var url = url
+        if let query = url.firstIndex(where: { $0 == "?" || $0 == "#" }) { url = String(url[..<query]) }
         guard let schemeEnd = url.firstRange(of: "://") else { return url }
         let rest: Substring = url[schemeEnd.upperBound...]
-        let authorityEnd: String.Index = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        let authorityEnd: String.Index = rest.firstIndex { $0 == "/" } ?? rest.endIndex
         guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
         let scheme = String(url[..<schemeEnd.upperBound])
         return scheme + String(rest[rest.index(after: at)...])
+    }
+
+    /// `text` with every occurrence of each of `secrets` replaced by `[redacted]`.
+    public static func scrub(_ text: String, removing secrets: [String]) -> String {
+        var text = text
+        for secret in secrets where !secret.isEmpty && text.contains(secret) {
+            text = text.replacing(secret, with: "[redacted]")
+        }
+        return text
     }
 
     /// Whether `url` starts with http:// or https:// and has a host.

@@ -52,6 +52,17 @@ public struct FileStatus: Sendable, Equatable {
 
 /// User and group names for ids, and ids for names.
 public enum Accounts {
+    /// Who runs this process, for records of operator actions: the user name (or uid), and
+    /// through sudo, who invoked sudo (`root (sudo by mdt)`).
+    public static var invokingUser: String {
+        let uid = getuid()
+        let name = userName(uid) ?? "uid \(uid)"
+        guard let sudo = getenv("SUDO_USER").map({ String(cString: $0) }), !sudo.isEmpty, sudo != name else {
+            return name
+        }
+        return "\(name) (sudo by \(InertText.terminal(sudo)))"
+    }
+
     public static func userName(_ uid: UInt32) -> String? {
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?

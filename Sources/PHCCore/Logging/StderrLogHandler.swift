@@ -37,7 +37,8 @@ public struct StderrLogHandler: LogHandler {
         var fields = metadata
         if let extra = event.metadata { fields.merge(extra) { $1 } }
         let suffix = fields.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-        let text = "\(event.message)\(suffix)".replacingNewlines()
+        // One event, one line, and nothing a terminal or the journal would act on.
+        let text = InertText.terminal("\(event.message)\(suffix)")
         let line = journal ? "<\(Self.priority(event.level))>\(text)\n" : "\(label): \(event.level): \(text)\n"
         StandardError.write(line)
     }
@@ -51,13 +52,6 @@ public struct StderrLogHandler: LogHandler {
         case .error: 3
         case .critical: 2
         }
-    }
-}
-
-extension String {
-    /// One log event is one line.
-    fileprivate func replacingNewlines() -> String {
-        String(map { $0 == "\n" || $0 == "\r" ? " " : $0 })
     }
 }
 

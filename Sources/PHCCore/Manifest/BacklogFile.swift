@@ -2,6 +2,11 @@
 /// sequence numbers `first` to `last` that waited in the agent's spool, one per line,
 /// gzip-compressed. The agent writes them; the collector reads them.
 public enum BacklogFile {
+    /// Envelopes in one backlog file: the agent writes no more, the collector reads no more.
+    public static let maxEnvelopes = 10_000
+    /// Uncompressed bytes the agent puts in one backlog file (the collector reads up to twice that).
+    public static let maxBytes = 32 * 1024 * 1024
+
     static let prefix = "backlog-"
     static let suffix = ".jsonl.gz"
 

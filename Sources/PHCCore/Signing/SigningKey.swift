@@ -63,6 +63,12 @@ public struct SigningKey: Sendable {
 }
 
 /// An Ed25519 public key, written `ed25519:<base64 of the 32 raw bytes>` in configs and on enrolment.
+///
+/// Keys that cannot stand for a device are refused wherever a key line is read (``init(line:)``,
+/// ``parse(line:)``) and can never verify a signature (``isValidSignature(_:for:)``): the eight
+/// points of small order, in every encoding (with either sign bit, and `y + p` where that fits),
+/// against which a "signature" can be made without any private key; and non-canonical encodings
+/// (`y ≥ p`), which name a point some other way than the one every implementation writes.
 public struct PublicKey: Sendable, Hashable, CustomStringConvertible {
     public let rawBytes: [UInt8]
     /// Lowercase hex SHA-256 of the raw key: the DSSE `keyid` (computed once).
@@ -77,13 +83,42 @@ public struct PublicKey: Sendable, Hashable, CustomStringConvertible {
 
     public func hash(into hasher: inout Hasher) { hasher.combine(rawBytes) }
 
-    /// Parses `ed25519:<base64>`.
-    public init?(line: String) {
+    /// Why a key line cannot be used.
+    public enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
+        case notAKeyLine
+        case wrongLength(Int)
+        case smallOrder
+        case nonCanonical
+
+        public var description: String {
+            switch self {
+            case .notAKeyLine: "not a public key line (ed25519:<base64 of 32 bytes>, as phc-agent keygen prints)"
+            case .wrongLength(let count): "an Ed25519 public key is 32 bytes, this one is \(count)"
+            case .smallOrder:
+                "a point of small order, which anyone can forge signatures for; this is not a device's key"
+            case .nonCanonical: "a non-canonical encoding of a point (y ≥ 2^255 − 19); this is not a device's key"
+            }
+        }
+    }
+
+    /// Parses `ed25519:<base64>`, refusing weak keys.
+    ///
+    /// - Throws: ``Problem`` saying what is wrong with the line.
+    public static func parse(line: String) throws(Problem) -> PublicKey {
         let text = line.trimmed()
-        guard text.hasPrefix("ed25519:"), let data = Base64.decode(String(text.dropFirst("ed25519:".count))),
-            data.count == 32
-        else { return nil }
-        self.init(rawBytes: Array(data))
+        guard text.hasPrefix("ed25519:"), let data = Base64.decode(String(text.dropFirst("ed25519:".count))) else {
+            throw .notAKeyLine
+        }
+        guard data.count == 32 else { throw .wrongLength(data.count) }
+        let bytes = Array(data)
+        if let problem = weakness(of: bytes) { throw problem }
+        return PublicKey(rawBytes: bytes)
+    }
+
+    /// Parses `ed25519:<base64>`; nil for anything ``parse(line:)`` refuses.
+    public init?(line: String) {
+        guard let key = try? Self.parse(line: line) else { return nil }
+        self = key
     }
 
     /// `ed25519:<base64>`.
@@ -91,10 +126,41 @@ public struct PublicKey: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { line }
 
-    /// Whether `signature` is a valid Ed25519 signature of `message` by this key.
+    /// Whether `signature` is a valid Ed25519 signature of `message` by this key. Always false for a
+    /// small-order or non-canonical key.
     public func isValidSignature(_ signature: some DataProtocol, for message: [UInt8]) -> Bool {
-        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: rawBytes) else { return false }
+        guard rawBytes.count == 32, Self.weakness(of: rawBytes) == nil,
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: rawBytes)
+        else { return false }
         return key.isValidSignature(signature, for: message)
+    }
+
+    /// The encodings of the points of small order with the sign bit cleared (libsodium's blocklist):
+    /// the identity, the points of order 2, 4 and 8, and `p`, `p + 1` (non-canonical 0 and 1).
+    static let smallOrderEncodings: [[UInt8]] = [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    ].map { hex in
+        stride(from: 0, to: hex.count, by: 2).map { offset in
+            let start = hex.index(hex.startIndex, offsetBy: offset)
+            return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)!
+        }
+    }
+
+    /// Why these 32 bytes are no usable key, or nil.
+    static func weakness(of bytes: [UInt8]) -> Problem? {
+        guard bytes.count == 32 else { return .wrongLength(bytes.count) }
+        var masked = bytes
+        masked[31] &= 0x7F
+        if smallOrderEncodings.contains(masked) { return .smallOrder }
+        // y ≥ p = 2^255 − 19: 0x7f, thirty 0xff, and a low byte of 0xed or more (little-endian).
+        if masked[31] == 0x7F, masked[1...30].allSatisfy({ $0 == 0xFF }), masked[0] >= 0xED { return .nonCanonical }
+        return nil
     }
 }
 

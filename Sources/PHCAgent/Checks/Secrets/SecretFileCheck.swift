@@ -98,14 +98,18 @@ public struct SecretFileCheck: HostCheck {
                 let keys = EnvFileKeys(parsing: try FileReader.read(file.path, limit: sizeLimit))
                 let missing = file.keys.filter { !keys.filled.contains($0) && !keys.empty.contains($0) }
                 let empty = file.keys.filter { keys.empty.contains($0) }
-                observations["keys_present"] = .int(Int64(file.keys.count - missing.count - empty.count))
+                let present = file.keys.count - missing.count - empty.count
+                observations["keys_present"] = .int(Int64(present))
                 if !missing.isEmpty { findings.add(.crit, "missing keys: \(missing.joined(separator: ", "))") }
                 if !empty.isEmpty { findings.add(.crit, "empty keys: \(empty.joined(separator: ", "))") }
                 if !keys.malformedLines.isEmpty {
                     let lines = keys.malformedLines.prefix(5).map(String.init).joined(separator: ", ")
                     findings.add(.warn, "line\(keys.malformedLines.count == 1 ? "" : "s") \(lines) not KEY=value")
                 }
-                keysNote = "\(file.keys.count) key\(file.keys.count == 1 ? "" : "s") present"
+                keysNote =
+                    present == file.keys.count
+                    ? "\(present) key\(present == 1 ? "" : "s") present"
+                    : "\(present) of \(file.keys.count) keys present"
             } catch {
                 switch error {
                 case .tooLarge:
