@@ -92,6 +92,7 @@ struct SecretsTests {
         #expect(status(open)?.status == .crit)
         #expect(status(open)?.summary.contains("readable or writable by others (mode 0644)") == true)
         #expect(status(missing)?.summary.hasPrefix("missing keys: KEY_B") == true)
+        #expect(status(missing)?.summary.contains("1 of 2 keys present") == true, "count what is present")
         #expect(status(empty)?.summary.hasPrefix("empty keys: KEY_B") == true)
         #expect(status(malformed)?.status == .warn)
         #expect(status(malformed)?.summary.contains("line 4 not KEY=value") == true)

@@ -27,8 +27,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// `YYYY-MM-DDTHH:MM:SSZ`.
     public var description: String {
-        let days = Self.floorDiv(secondsSinceEpoch, 86_400)
-        let secondOfDay = secondsSinceEpoch - days * 86_400
+        // Absurd times (from devices) print clamped to ±35 million years rather than overflow.
+        let seconds = Swift.min(Swift.max(secondsSinceEpoch, -(1 << 50)), 1 << 50)
+        let days = Self.floorDiv(seconds, 86_400)
+        let secondOfDay = seconds - days * 86_400
         let (year, month, day) = Self.civilDate(fromDays: days)
         func pad(_ value: Int64, _ width: Int) -> String {
             let digits = String(value)
