@@ -83,8 +83,9 @@ extension PHCCollectorCommand {
                     let summary = try collector.pass()
                     print(
                         "pass: \(summary.devices) devices, \(summary.accepted) manifests accepted, "
-                            + "\(summary.rejected) refused, \(summary.unchanged) unchanged, \(summary.firing) alerts firing, "
-                            + "\(summary.milliseconds) ms")
+                            + "\(summary.rejected) refused, \(summary.unchanged) unchanged, "
+                            + (summary.deferred > 0 ? "\(summary.deferred) waiting for the next pass, " : "")
+                            + "\(summary.firing) alerts firing, \(summary.milliseconds) ms")
                 } catch {
                     if interval == nil { throw fail(String(describing: error)) }
                     logger.error("pass failed: \(String(describing: error))")

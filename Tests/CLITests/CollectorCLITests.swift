@@ -112,6 +112,59 @@ struct CollectorCLITests {
         #expect(!trustFile.contains("etc") && !trustFile.contains("AAAAAAAAAAAAAAAAAAAA"))
     }
 
+    @Test("trust reset gives a device that restarted at 1 a new baseline, says so, and is in --help")
+    func trustReset() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try directory.folder("devices")
+        let line = try await Command.run(agent, ["keygen", "--key", directory.file("a.key")]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let agentConfig = try directory.write(
+            "agent.yaml", "device: armitage\ndevices_dir: devices\nstate_dir: state-a\nkey_file: a.key\n")
+        let config = try directory.write(
+            "collector.yaml",
+            "devices_dir: devices\ndatabase: state/c.sqlite\ndevices:\n  armitage: {keys: [\"\(line)\"]}\n")
+        for _ in 0..<3 { #expect(try await Command.run(agent, ["run", "--config", agentConfig]).status == 0) }
+        #expect(try await Command.run(collector, ["run", "--config", config]).status == 0)
+        // The agent loses its state and the published manifest: it starts over at 1.
+        try FileManager.default.removeItem(atPath: directory.file("state-a"))
+        try FileManager.default.removeItem(atPath: directory.file("devices/armitage"))
+        #expect(try await Command.run(agent, ["run", "--config", agentConfig]).status == 0)
+        _ = try await Command.run(collector, ["run", "--config", config])
+        let refused = try await Command.run(collector, ["report", "armitage", "--config", config])
+        #expect(refused.stdout.contains("older than the last accepted 3"), "\(refused.stdout)")
+        let reset = try await Command.run(collector, ["trust", "reset", "armitage", "--config", config])
+        #expect(reset.status == 0)
+        #expect(
+            reset.stdout == "reset: armitage forgot sequence 3; its next manifest that verifies is the new baseline\n")
+        let run = try await Command.run(collector, ["run", "--config", config])
+        #expect(run.stdout.hasPrefix("pass: 1 devices, 1 manifests accepted, 0 refused"), "\(run.stdout)")
+        let help = try await Command.run(collector, ["trust", "--help"])
+        #expect(help.stdout.contains("reset") && help.stdout.contains("new baseline"))
+        let bad = try await Command.run(collector, ["trust", "reset", "../etc", "--config", config])
+        #expect(bad.status != 0 && bad.stderr.contains("is not a device name"))
+    }
+
+    @Test("escape sequences a device writes reach neither the log nor the terminal report")
+    func inertOutput() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let envelope = DSSEEnvelope(
+            payloadType: "\u{1B}]0;owned\u{07}\u{1B}[2J", payload: "e30=",
+            signatures: [.init(keyid: "\u{1B}[5m", sig: "AA==")])
+        try directory.folder("devices/armitage/_health")
+        try envelope.encoded().write(to: URL(fileURLWithPath: directory.file("devices/armitage/_health/manifest.json")))
+        let config = try directory.write(
+            "collector.yaml", "devices_dir: devices\ndatabase: state/c.sqlite\ndevices:\n  armitage: {}\n")
+        let run = try await Command.run(collector, ["run", "--config", config])
+        #expect(run.status == 0)
+        #expect(run.stderr.contains("rejected") && run.stderr.contains("\\x1b]0;owned\\x07"), "\(run.stderr)")
+        let report = try await Command.run(collector, ["report", "armitage", "--config", config])
+        for text in [run.stdout, run.stderr, report.stdout, report.stderr] {
+            #expect(!text.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, "\(text)")
+        }
+    }
+
     @Test("kill -9 in the middle of passes: nothing committed is lost, nothing is counted twice")
     func killedMidPass() async throws {
         let directory = try TemporaryDirectory()

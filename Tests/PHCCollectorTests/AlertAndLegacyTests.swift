@@ -85,10 +85,14 @@ struct AlertAndLegacyTests {
                     receiver: "discord", match: ["severity": ["warn", "crit"]], repeatInterval: .seconds(14400))
             ])
 
-        let bad = "devices:\n  motoko: {keys: [\"ssh-ed25519 AAAA\"]}\nroutes:\n  - receiver: pager\nreceiverz: []\n"
+        let zero = "ed25519:" + Data(count: 32).base64EncodedString()
+        let bad =
+            "devices:\n  motoko: {keys: [\"ssh-ed25519 AAAA\", \"\(zero)\"]}\nroutes:\n  - receiver: pager\nreceiverz: []\n"
         let error = #expect(throws: ConfigError.self) { try CollectorConfiguration.parse(bad, file: "c.yaml") }
         let lines = error?.description.split(separator: "\n").map(String.init) ?? []
         #expect(lines.contains { $0.hasPrefix("c.yaml:2:19: devices.motoko.keys[0]: not a public key line") })
+        #expect(
+            lines.contains { $0.hasPrefix("c.yaml:2:39: devices.motoko.keys[1]: a point of small order") }, "\(lines)")
         #expect(lines.contains { $0.hasPrefix("c.yaml:4:15: routes[0].receiver: no receiver named 'pager'") })
         #expect(lines.contains("c.yaml:5:1: receiverz: unknown key 'receiverz' (did you mean 'receivers'?)"))
     }
