@@ -70,6 +70,6 @@ public enum HostFacts {
             let text = String(data: data, encoding: .utf8),
             let first = text.split(separator: " ").first, let value = Double(first)
         else { return nil }
-        return Int64(value)
+        return Int64(saturating: value)
     }
 }

@@ -32,14 +32,14 @@ public enum Amount: Sendable, Equatable, CustomStringConvertible {
     public func bytes(ofTotal total: Int64) -> Int64 {
         switch self {
         case .bytes(let value): value
-        case .percent(let value): Int64(Double(total) * value / 100)
+        case .percent(let value): Int64(saturating: Double(total) * value / 100)
         }
     }
 
     public var description: String {
         switch self {
         case .bytes(let value): ByteCount.format(value)
-        case .percent(let value): value == value.rounded() ? "\(Int(value))%" : "\(value)%"
+        case .percent(let value): value == value.rounded() ? "\(Int(saturating: value))%" : "\(value)%"
         }
     }
 }

@@ -197,6 +197,20 @@ struct GPUTests {
         #expect(hot.results[0].summary.hasPrefix("59 °C, at or over 50 °C; memory 24% used, at or over 20%"))
     }
 
+    @Test("absurd numbers from nvidia-smi (1e300, inf, nan, huge integers) are results, never a trap")
+    func absurdNumbers() throws {
+        let header = NvidiaSMI.fields.joined(separator: ", ")
+        let row = [
+            "0", "GPU-x", "Odd GPU", "1e300", "inf", "1e308 MiB", "nan", "-1e300 W", "1e300 W", "P0", "Enabled",
+            "99999999999999999999", "-1", "No", "No", "No", "0xFFFFFFFFFFFFFFFF", "Disabled",
+        ].joined(separator: ", ")
+        let readings = try NvidiaSMI.parseCSV(header + "\n" + row)
+        let result = GPUCheck(GPUCheckConfiguration(nvidiaSMI: "x")).evaluate(readings[0], details: nil)
+        #expect(result.id == "gpu:0")
+        #expect(result.status == .crit, "\(result.summary)")
+        _ = try JSONEncoder().encode(result)
+    }
+
     @Test("nvidia-smi missing on a GPU host is crit, for every GPU seen before")
     func missing() async throws {
         let directory = try TemporaryDirectory()

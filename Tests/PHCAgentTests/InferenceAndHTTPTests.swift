@@ -108,6 +108,33 @@ struct InferenceAndHTTPTests {
         #expect(length.status == .crit && length.summary.hasPrefix("max_model_len 32768, expected 8192"))
     }
 
+    @Test("a metrics page or JSON body with absurd numbers (1e300, +Inf, NaN) gives a result, never a trap")
+    func absurdNumbers() async throws {
+        let metrics =
+            FakeVLLM.metrics(waiting: 0, generated: 0)
+            .replacingOccurrences(
+                of: #"vllm:num_requests_waiting{model_name="facebook/opt-125m"} 0.0"#,
+                with: #"vllm:num_requests_waiting{model_name="facebook/opt-125m"} 1e300"#
+            )
+            .replacingOccurrences(
+                of: #"vllm:generation_tokens_total{model_name="facebook/opt-125m"} 0.0"#,
+                with: #"vllm:generation_tokens_total{model_name="facebook/opt-125m"} +Inf"#)
+            + "\nvllm:num_requests_running{model_name=\"x\"} NaN\nvllm:num_preemptions_total{model_name=\"x\"} -1e300\n"
+        let server = try LoopbackHTTPServer(FakeVLLM.handler(metrics: metrics))
+        defer { server.stop() }
+        let memory = ["inference:armitage-vllm": ["generation_tokens": "1e300", "preemptions": "-inf"]]
+        let result = await InferenceCheck(vllm(server)).run(in: context(memory: memory)).results[0]
+        #expect(result.id == "inference:armitage-vllm")
+        _ = try JSONEncoder().encode(result)
+        let json = try LoopbackHTTPServer { _ in .respond(status: 200, body: #"{"installed": 1e300, "n": -1e308}"#) }
+        defer { json.stop() }
+        let check = HTTPCheck(
+            HTTPCheckConfiguration(
+                name: "j", url: json.baseURL + "/status.php", expectJSON: ["installed": .bool(true), "n": .number(1)]))
+        let answered = await check.run(in: context()).results[0]
+        #expect(answered.status == .crit && answered.summary.contains("installed is "), "\(answered.summary)")
+    }
+
     @Test("a server that accepts and never answers, or drips, ends at the timeout and is not ok")
     func silentAndSlow() async throws {
         for behaviour in [LoopbackHTTPServer.Behaviour.never, .drip(chunk: "{", chunks: 100, interval: 0.3)] {

@@ -66,6 +66,19 @@ struct MarkerAndSystemTests {
         #expect(result.summary.hasPrefix(summary), "\(result.summary)")
     }
 
+    @Test(
+        "absurd numbers in a marker (1e300 seconds, 1e300 bytes, a time before 1970) are results, never a trap",
+        arguments: [
+            #"{"completed_at": 1e300, "bytes": 1e300, "status": "success"}"#,
+            #"{"timestamp": -1e300, "bytes": -1e300}"#,
+            #"{"completed_at": "9999-12-31T23:59:59Z", "bytes": 99999999999999999999999}"#,
+        ])
+    func absurdMarker(json: String) throws {
+        let result = marker(json, nonzero: ["bytes"])
+        #expect(result.status != .ok, "\(result.summary)")
+        _ = try JSONEncoder().encode(result)
+    }
+
     @Test("a missing marker file is crit")
     func missingFile() async throws {
         let directory = try TemporaryDirectory()

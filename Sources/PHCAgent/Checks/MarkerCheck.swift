@@ -95,11 +95,13 @@ public struct MarkerCheck: HostCheck {
                 findings.add(.crit, "'\(field)' missing (expected a number above zero)")
                 continue
             }
-            observations[field] = value == value.rounded() ? .int(Int64(value)) : .double(value)
+            observations[field] = value == value.rounded() ? .int(Int64(saturating: value)) : .double(value)
             if value <= 0 {
-                findings.add(.crit, "'\(field)' is \(value == value.rounded() ? String(Int64(value)) : String(value))")
+                findings.add(
+                    .crit,
+                    "'\(field)' is \(value == value.rounded() ? String(Int64(saturating: value)) : String(value))")
             } else {
-                details.append("\(field) \(Int64(value))")
+                details.append("\(field) \(Int64(saturating: value))")
             }
         }
         return finish(findings.status, findings.summary(details: details.joined(separator: ", ")), observations)
@@ -114,7 +116,7 @@ public struct MarkerCheck: HostCheck {
         case .number(let number):
             guard number.isFinite, number > 0 else { return nil }
             let seconds = number > 1e11 ? number / 1000 : number
-            return Timestamp(secondsSinceEpoch: Int64(seconds))
+            return Timestamp(secondsSinceEpoch: Int64(saturating: seconds))
         default:
             return nil
         }

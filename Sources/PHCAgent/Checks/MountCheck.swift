@@ -118,7 +118,7 @@ public struct MountCheck: HostCheck {
             }
             if let write = usage.writeMilliseconds { observations["write_probe_ms"] = .int(write) }
             let percent = usage.totalBytes > 0 ? Double(usage.availableBytes) * 100 / Double(usage.totalBytes) : 0
-            details.append("\(ByteCount.format(usage.availableBytes)) free (\(Int(percent.rounded()))%)")
+            details.append("\(ByteCount.format(usage.availableBytes)) free (\(Int(saturating: percent.rounded()))%)")
             details.append("statfs \(usage.statfsMilliseconds) ms")
             if let write = usage.writeMilliseconds, case .completed = outcome { details.append("write \(write) ms") }
             if let minFree = configuration.minFree { checkFree(usage, against: minFree, into: &findings) }

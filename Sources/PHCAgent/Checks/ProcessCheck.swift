@@ -242,7 +242,7 @@ public struct ProcessCheck: HostCheck {
     }
 
     static func format(_ value: Double) -> String {
-        value == value.rounded() ? String(Int64(value)) : String((value * 10).rounded() / 10)
+        value == value.rounded() ? String(Int64(saturating: value)) : String((value * 10).rounded() / 10)
     }
 
     private func finish(_ status: CheckStatus, _ summary: String, _ observations: [String: ObservationValue] = [:])

@@ -128,6 +128,6 @@ public struct SystemCheck: HostCheck {
 
     private func format2(_ value: Double) -> String {
         let rounded = (value * 100).rounded() / 100
-        return rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded)
+        return rounded == rounded.rounded() ? String(Int64(saturating: rounded)) : String(rounded)
     }
 }

@@ -1,4 +1,5 @@
 public import PHCConfig
+internal import PHCCore
 
 /// `checks.gpu`: NVIDIA GPUs through `nvidia-smi`.
 public struct GPUCheckConfiguration: Sendable, Equatable {
@@ -107,7 +108,7 @@ public enum JSONExpectation: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .bool(let value): String(value)
-        case .number(let value): value == value.rounded() ? String(Int64(value)) : String(value)
+        case .number(let value): value == value.rounded() ? String(Int64(saturating: value)) : String(value)
         case .string(let value): "\"\(value)\""
         }
     }

@@ -27,3 +27,27 @@ extension Int64 {
         self == .min ? .max : Swift.abs(self)
     }
 }
+
+extension Int64 {
+    /// `value` rounded towards zero, clamped to `Int64`'s range; NaN is 0. For numbers parsed from
+    /// command output, metrics pages, markers and JSON, where `1e300`, `inf` and `nan` can appear and
+    /// `Int64(_:)` would trap.
+    public init(saturating value: Double) {
+        if value.isNaN {
+            self = 0
+        } else if value >= 9_223_372_036_854_775_807 {
+            self = .max
+        } else if value <= -9_223_372_036_854_775_808 {
+            self = .min
+        } else {
+            self = Int64(value)
+        }
+    }
+}
+
+extension Int {
+    /// As ``Swift/Int64/init(saturating:)``.
+    public init(saturating value: Double) {
+        self = Int(Int64(saturating: value))
+    }
+}

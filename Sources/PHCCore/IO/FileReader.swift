@@ -81,7 +81,7 @@ public enum ByteCount {
         }
         if unit == 0 { return "\(bytes) B" }
         let rounded = value >= 100 ? (value.rounded()) : (value * 10).rounded() / 10
-        let text = rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded)
+        let text = rounded == rounded.rounded() ? String(Int64(saturating: rounded)) : String(rounded)
         return "\(text) \(units[unit])"
     }
 }

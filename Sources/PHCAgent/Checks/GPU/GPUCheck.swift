@@ -147,8 +147,8 @@ public struct GPUCheck: HostCheck {
         observations["utilization_pct"] = utilization.map { .double($0) }
         let usedMiB = gpu.memoryUsedMiB ?? details?.memoryUsedMiB
         let totalMiB = gpu.memoryTotalMiB ?? details?.memoryTotalMiB
-        observations["memory_used_bytes"] = usedMiB.map { .int(Int64($0 * 1_048_576)) }
-        observations["memory_total_bytes"] = totalMiB.map { .int(Int64($0 * 1_048_576)) }
+        observations["memory_used_bytes"] = usedMiB.map { .int(Int64(saturating: $0 * 1_048_576)) }
+        observations["memory_total_bytes"] = totalMiB.map { .int(Int64(saturating: $0 * 1_048_576)) }
         observations["power_draw_w"] = (gpu.powerDrawW ?? details?.powerDrawW).map { .double($0) }
         observations["power_limit_w"] = (gpu.powerLimitW ?? details?.powerLimitW).map { .double($0) }
         let volatile = max(gpu.eccUncorrectedVolatile ?? 0, details?.eccUncorrectedVolatile ?? 0)
@@ -177,21 +177,22 @@ public struct GPUCheck: HostCheck {
         }
         if let temperature {
             if let crit = configuration.temperatureC.crit, temperature >= crit {
-                findings.add(.crit, "\(Int(temperature)) °C, at or over \(Int(crit)) °C")
+                findings.add(.crit, "\(Int(saturating: temperature)) °C, at or over \(Int(saturating: crit)) °C")
             } else if let warn = configuration.temperatureC.warn, temperature >= warn {
-                findings.add(.warn, "\(Int(temperature)) °C, at or over \(Int(warn)) °C")
+                findings.add(.warn, "\(Int(saturating: temperature)) °C, at or over \(Int(saturating: warn)) °C")
             }
         }
         if let usedMiB, let totalMiB, totalMiB > 0 {
-            let used = Int64(usedMiB * 1_048_576)
-            let total = Int64(totalMiB * 1_048_576)
+            let used = Int64(saturating: usedMiB * 1_048_576)
+            let total = Int64(saturating: totalMiB * 1_048_576)
             for (status, limit) in [
                 (CheckStatus.crit, configuration.memoryUsed.crit), (.warn, configuration.memoryUsed.warn),
             ] {
                 guard let limit else { continue }
                 if used >= limit.bytes(ofTotal: total) {
                     findings.add(
-                        status, "memory \(Int((usedMiB / totalMiB * 100).rounded()))% used, at or over \(limit)")
+                        status,
+                        "memory \(Int(saturating: (usedMiB / totalMiB * 100).rounded()))% used, at or over \(limit)")
                     break
                 }
             }
@@ -211,17 +212,18 @@ public struct GPUCheck: HostCheck {
         if !troubling.isEmpty { findings.add(.warn, "held back: \(troubling.joined(separator: ", "))") }
         if let utilization, utilization >= 50, let pstate = gpu.pstate, let level = Int(pstate.dropFirst()), level >= 5
         {
-            findings.add(.warn, "\(Int(utilization))% busy but in low power state \(pstate)")
+            findings.add(.warn, "\(Int(saturating: utilization))% busy but in low power state \(pstate)")
         }
 
         var details: [String] = [gpu.name ?? "GPU \(gpu.index)"]
-        if let temperature { details.append("\(Int(temperature)) °C") }
-        if let utilization { details.append("\(Int(utilization))% busy") }
+        if let temperature { details.append("\(Int(saturating: temperature)) °C") }
+        if let utilization { details.append("\(Int(saturating: utilization))% busy") }
         if let usedMiB, let totalMiB {
             details.append(
-                "\(ByteCount.format(Int64(usedMiB * 1_048_576))) of \(ByteCount.format(Int64(totalMiB * 1_048_576)))")
+                "\(ByteCount.format(Int64(saturating: usedMiB * 1_048_576))) of \(ByteCount.format(Int64(saturating: totalMiB * 1_048_576)))"
+            )
         }
-        if let power = gpu.powerDrawW { details.append("\(Int(power.rounded())) W") }
+        if let power = gpu.powerDrawW { details.append("\(Int(saturating: power.rounded())) W") }
         if let pstate = gpu.pstate { details.append(pstate) }
         return CheckResult(
             id: "gpu:\(gpu.index)", kind: kind, status: findings.status,

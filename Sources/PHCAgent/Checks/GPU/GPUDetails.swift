@@ -78,7 +78,7 @@ struct GPUDetails: Equatable {
     }
 
     private static func count(_ text: String?) -> Int64? {
-        text.flatMap(NvidiaSMI.number).map { Int64($0) }
+        text.flatMap(NvidiaSMI.number).map { Int64(saturating: $0) }
     }
 }
 

@@ -91,8 +91,12 @@ enum NvidiaSMI {
         gpu.powerLimitW = (row["power.limit"] ?? row["enforced.power.limit"]).flatMap(number)
         gpu.pstate = row["pstate"].flatMap(cleaned)
         gpu.persistenceMode = row["persistence_mode"].flatMap(flag)
-        gpu.eccUncorrectedVolatile = row["ecc.errors.uncorrected.volatile.total"].flatMap(number).map { Int64($0) }
-        gpu.eccUncorrectedAggregate = row["ecc.errors.uncorrected.aggregate.total"].flatMap(number).map { Int64($0) }
+        gpu.eccUncorrectedVolatile = row["ecc.errors.uncorrected.volatile.total"].flatMap(number).map {
+            Int64(saturating: $0)
+        }
+        gpu.eccUncorrectedAggregate = row["ecc.errors.uncorrected.aggregate.total"].flatMap(number).map {
+            Int64(saturating: $0)
+        }
         gpu.retiredPagesPending = row["retired_pages.pending"].flatMap(flag)
         gpu.remappedRowsPending = row["remapped_rows.pending"].flatMap(flag)
         gpu.remappedRowsFailure = row["remapped_rows.failure"].flatMap(flag)
@@ -124,7 +128,8 @@ enum NvidiaSMI {
     static func number(_ cell: String) -> Double? {
         guard let text = cleaned(cell) else { return nil }
         let head = text.split(separator: " ").first.map(String.init) ?? text
-        return Double(head)
+        // `inf` and `nan` are no reading.
+        return Double(head).flatMap { $0.isFinite ? $0 : nil }
     }
 
     static func hex(_ cell: String) -> UInt64? {

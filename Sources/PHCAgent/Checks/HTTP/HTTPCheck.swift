@@ -90,7 +90,7 @@ public struct HTTPCheck: HostCheck {
         switch value {
         case .null: "null"
         case .bool(let flag): String(flag)
-        case .number(let number): number == number.rounded() ? String(Int64(number)) : String(number)
+        case .number(let number): number == number.rounded() ? String(Int64(saturating: number)) : String(number)
         case .string: "a string"  // never echo text from the server
         case .array: "a list"
         case .object: "an object"

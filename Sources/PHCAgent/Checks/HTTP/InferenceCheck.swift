@@ -155,26 +155,29 @@ public struct InferenceCheck: HostCheck {
         let cache = metrics.sum(anyOf: ["vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"])
         let preemptions = metrics.sum("vllm:num_preemptions_total")
         let generated = metrics.sum("vllm:generation_tokens_total")
-        if let running { observations["requests_running"] = .int(Int64(running)) }
-        if let waiting { observations["requests_waiting"] = .int(Int64(waiting)) }
+        if let running { observations["requests_running"] = .int(Int64(saturating: running)) }
+        if let waiting { observations["requests_waiting"] = .int(Int64(saturating: waiting)) }
         if let cache { observations["kv_cache_usage_pct"] = .double((cache.value * 1000).rounded() / 10) }
-        if let preemptions { observations["preemptions_total"] = .int(Int64(preemptions)) }
-        if let generated { observations["generation_tokens_total"] = .int(Int64(generated)) }
+        if let preemptions { observations["preemptions_total"] = .int(Int64(saturating: preemptions)) }
+        if let generated { observations["generation_tokens_total"] = .int(Int64(saturating: generated)) }
         guard running != nil || waiting != nil || generated != nil else {
             findings.add(.warn, "/metrics has no vllm: metrics")
             return previous
         }
-        details.append("\(Int64(running ?? 0)) running, \(Int64(waiting ?? 0)) waiting")
+        details.append("\(Int64(saturating: running ?? 0)) running, \(Int64(saturating: waiting ?? 0)) waiting")
         if let cache { details.append("KV cache \(Int((cache.value * 100).rounded()))%") }
 
         if let generated, let waiting, waiting > 0,
             let before = previous?["generation_tokens"].flatMap(Double.init), generated == before
         {
             findings.add(
-                .crit, "stalled: \(Int64(waiting)) requests waiting and no tokens generated since the last run")
+                .crit,
+                "stalled: \(Int64(saturating: waiting)) requests waiting and no tokens generated since the last run")
         }
         if let preemptions, let before = previous?["preemptions"].flatMap(Double.init), preemptions > before {
-            findings.add(.warn, "\(Int64(preemptions - before)) preemptions since the last run (KV cache too small?)")
+            findings.add(
+                .warn, "\(Int64(saturating: preemptions - before)) preemptions since the last run (KV cache too small?)"
+            )
         }
         var memory: [String: String] = [:]
         if let generated { memory["generation_tokens"] = String(generated) }
@@ -211,7 +214,7 @@ struct ServedModels {
             guard let id = (item["id"] ?? item["name"] ?? item["model"])?.stringValue else { return nil }
             return Entry(
                 id: id, root: item["root"]?.stringValue,
-                maxModelLength: item["max_model_len"]?.numberValue.map { Int64($0) })
+                maxModelLength: item["max_model_len"]?.numberValue.map { Int64(saturating: $0) })
         }
     }
 

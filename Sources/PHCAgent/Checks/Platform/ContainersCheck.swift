@@ -109,7 +109,7 @@ public struct ContainersCheck: HostCheck {
             }
             return Container(
                 id: id, name: name, state: item["State"]?.stringValue ?? "unknown", status: status,
-                exitCode: item["ExitCode"]?.numberValue.map { Int64($0) }, health: health, restarts: nil)
+                exitCode: item["ExitCode"]?.numberValue.map { Int64(saturating: $0) }, health: health, restarts: nil)
         }
     }
 
@@ -120,7 +120,7 @@ public struct ContainersCheck: HostCheck {
             guard let id = item["Id"]?.stringValue, let index = containers.firstIndex(where: { $0.id == id }) else {
                 continue
             }
-            containers[index].restarts = item["RestartCount"]?.numberValue.map { Int64($0) }
+            containers[index].restarts = item["RestartCount"]?.numberValue.map { Int64(saturating: $0) }
             if let health = item["State"]?["Health"]?["Status"]?.stringValue, !health.isEmpty {
                 containers[index].health = health
             }
