@@ -258,7 +258,7 @@ struct HostileShareTests {
         #expect(try store.alerts().contains { $0.name == "ClockSkew" && $0.device == "count-zero" })
     }
 
-    @Test("two collectors on a fresh database: no failed migration, nothing counted twice", arguments: 0..<10)
+    @Test("two collectors on a fresh database: no failed migration, nothing counted twice", arguments: 0..<20)
     func concurrentPasses(round: Int) async throws {
         let fleet = try FleetFixture()
         defer { fleet.remove() }
