@@ -81,6 +81,14 @@ CURLcode ccurl_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_sl
 CURLcode ccurl_easy_setopt_write_function(CURL *handle, ccurl_write_callback callback) {
     return api.easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
 }
+CURLcode ccurl_easy_setopt_header_function(CURL *handle, ccurl_write_callback callback) {
+    return api.easy_setopt(handle, CURLOPT_HEADERFUNCTION, callback);
+}
+CURLcode ccurl_easy_set_post_body(CURL *handle, const void *body, long length) {
+    CURLcode code = api.easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)length);
+    if (code != CURLE_OK) return code;
+    return api.easy_setopt(handle, CURLOPT_COPYPOSTFIELDS, body ? body : "");
+}
 CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return api.easy_getinfo(handle, info, value);
 }

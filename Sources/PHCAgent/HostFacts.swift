@@ -11,12 +11,7 @@ internal import PHCCore
 /// Facts about the host the agent runs on, read from the kernel and /etc.
 public enum HostFacts {
     /// The host name up to the first dot, lower-cased: the default device name.
-    public static func shortHostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return String(name.split(separator: ".").first ?? Substring(name)).lowercased()
-    }
+    public static func shortHostName() -> String { HostName.short() }
 
     public static func currentDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)

@@ -3,6 +3,9 @@
 #else
     import Foundation
 #endif
+#if canImport(Glibc)
+    internal import Glibc
+#endif
 internal import PHCConfig
 public import PHCCore
 public import Logging
@@ -17,6 +20,8 @@ public struct PassSummary: Sendable, Equatable {
     /// Devices whose files wait for the next pass (the pass's memory budget ran out).
     public var deferred: Int
     public var firing: Int
+    /// Notifications written to the outbox.
+    public var queued: Int = 0
     public var milliseconds: Int64
 }
 
@@ -46,11 +51,27 @@ public struct Collector: Sendable {
     /// (for the pass, for one device).
     var readBudget = (perPass: ReadBudget.perPass, perDevice: ReadBudget.perDevice)
 
-    public init(configuration: CollectorConfiguration, logger: Logger, clock: WallClock = .system) {
+    /// The collector's own name: the `device` of `Watchdog` and `ReceiverFailing`.
+    let host: String
+
+    public init(
+        configuration: CollectorConfiguration, logger: Logger, clock: WallClock = .system,
+        host: String = HostName.short()
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        self.host = host
     }
+
+    /// Fault injection for the crash tests: `PHC_FAULT=kill-before-commit` or `kill-after-commit`
+    /// makes the process die by SIGKILL at that point of a pass.
+    static let fault = ProcessInfo.processInfo.environment["PHC_FAULT"]
+
+    /// Resolved alerts are kept (for `alerts --all`, the report and resolved notices) this long.
+    static let resolvedKeptSeconds: Int64 = 7 * 86_400
+    /// Finished notifications and ended silences are kept this long.
+    static let outboxKeptSeconds: Int64 = 7 * 86_400
 
     /// Rejections are kept this long, and at most this many per device.
     static let rejectionRetentionSeconds: Int64 = 30 * 86_400
@@ -114,15 +135,27 @@ public struct Collector: Sendable {
             logger.warning("rejected \(rejection.path): \(InertText.clipped(rejection.reason, to: 300))")
         }
 
-        // 5. One commit.
+        // 5. One commit: alert evaluation, routing into the outbox, and the pass's rows together.
         let storing = Monotonic.nanoseconds()
-        let firing: Int = try store.transaction {
-            let conditions = AlertConditions.of(
+        let (firing, queued): (Int, Int) = try store.transaction {
+            let existing = try store.alerts(includingResolvedSince: now.saturatingSubtract(Self.resolvedKeptSeconds))
+            var conditions = AlertConditions.of(
                 devices: records, configured: configuration.devices, now: now,
                 defaultSilentAfter: configuration.silentAfter)
+            let health = try store.receiverHealth()
+            for receiver in configuration.receivers {
+                guard let state = health[receiver.name], state.isFailing(at: now) else { continue }
+                conditions.append(
+                    AlertCondition(
+                        name: .receiverFailing, device: host, checkID: receiver.name, severity: .warn,
+                        summary: "receiver \(receiver.name) has failed \(state.failures) times in a row"
+                            + (state.failingSince.map { " since \(Timestamp(secondsSinceEpoch: $0))" } ?? "")
+                            + (state.lastError.map { ": \($0)" } ?? "")))
+            }
             let changes = AlertEvaluator.evaluate(
-                conditions: conditions, existing: try store.alerts(), threshold: configuration.failureThreshold,
-                now: now)
+                conditions: conditions, existing: existing, failureThreshold: configuration.failureThreshold,
+                recoveryThreshold: configuration.recoveryThreshold,
+                progress: records.compactMapValues(\.lastSequence), now: now)
             for record in writes.devices { try store.save(record) }
             for (device, row) in writes.manifests { try store.recordManifest(row, device: device) }
             for (device, row) in writes.transitions { try store.recordTransition(row, device: device) }
@@ -130,19 +163,79 @@ public struct Collector: Sendable {
             for (path, signature) in writes.filesSeen { try store.setFileSignature(path, signature) }
             for alert in changes.save { try store.save(alert) }
             for key in changes.delete { try store.deleteAlert(key) }
-            try store.pruneResolved(before: now.saturatingSubtract(7 * 86400))
+
+            // What the receivers are told, written with the alert changes that cause it.
+            var alerts = Dictionary(existing.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            for key in changes.delete { alerts[key] = nil }
+            for alert in changes.save { alerts[alert.key] = alert }
+            let outcome = notify(
+                alerts: Array(alerts.values),
+                silentDevices: Set(conditions.filter { $0.name == .deviceSilent }.map(\.device)),
+                silences: try store.silences(), groups: try store.groups(), now: now)
+            for notification in outcome.notifications { try store.enqueue(notification, at: now) }
+            for group in outcome.save { try store.save(group) }
+            for key in outcome.delete { try store.deleteGroup(key) }
+
+            try store.pruneResolved(before: now.saturatingSubtract(Self.resolvedKeptSeconds))
             try store.pruneRejections(
                 before: now.saturatingSubtract(Self.rejectionRetentionSeconds), perDevice: Self.rejectionsPerDevice)
+            try store.pruneOutbox(before: now.saturatingSubtract(Self.outboxKeptSeconds))
+            try store.pruneSilences(before: now.saturatingSubtract(Self.outboxKeptSeconds))
             try store.recordPass(
                 startedAt: now, finishedAt: clock.now().secondsSinceEpoch, devices: folders.count,
                 accepted: writes.accepted, rejected: writes.rejected)
+            if Self.fault == "kill-before-commit" { kill(getpid(), SIGKILL) }
             // Every alert that was not resolved is in `save` or `delete`: the firing ones are all in `save`.
-            return changes.save.filter { $0.state == .firing }.count
+            return (changes.save.filter { $0.state == .firing }.count, outcome.notifications.count)
         }
+        if Self.fault == "kill-after-commit" { kill(getpid(), SIGKILL) }
         logger.debug("stored and evaluated in \(Monotonic.millisecondsSince(storing)) ms")
         return PassSummary(
             devices: folders.count, accepted: writes.accepted, rejected: writes.rejected, unchanged: unchanged,
-            deferred: deferred, firing: firing, milliseconds: Monotonic.millisecondsSince(started))
+            deferred: deferred, firing: firing, queued: queued, milliseconds: Monotonic.millisecondsSince(started))
+    }
+
+    /// Which alerts are sent where: silences and inhibitions applied, then the routes. Pure.
+    func notify(
+        alerts: [AlertRecord], silentDevices: Set<String>, silences: [AlertSilence], groups: [String: GroupState],
+        now: Int64
+    ) -> Router.Outcome {
+        let inhibited = Inhibition.inhibited(alerts, silentDevices: silentDevices)
+        let active = silences.filter { $0.isActive(at: now) }
+        let routed = alerts.filter { $0.state != .pending }.map { alert in
+            let notice = AlertNotice(alert)
+            return RoutedAlert(
+                notice: notice, silenced: active.contains { $0.matches(notice.labels) },
+                inhibited: inhibited.contains(alert.key))
+        }
+        let router = Router(
+            routes: configuration.routes,
+            kinds: Dictionary(configuration.receivers.map { ($0.name, $0.kind) }) { a, _ in a },
+            heartbeat: configuration.heartbeatReceiver, host: host, now: now)
+        return router.route(routed, groups: groups)
+    }
+
+    /// One pass, then delivery of what is due (the pass's own notifications and any retries).
+    ///
+    /// - Throws: what ``pass()`` throws; a receiver that fails is never an error of the run.
+    public func run() async throws -> (pass: PassSummary, delivery: DeliverySummary) {
+        let summary = try pass()
+        return (summary, try await deliver())
+    }
+
+    /// Sends the notifications that are due (between passes too: `run --every` calls it as retries fall due).
+    public func deliver() async throws -> DeliverySummary {
+        guard !configuration.receivers.isEmpty else { return DeliverySummary() }
+        let deliverer = Deliverer(
+            receivers: Dictionary(configuration.receivers.map { ($0.name, $0) }) { a, _ in a },
+            interval: configuration.interval, giveUpAfter: configuration.giveUpAfter, clock: clock, logger: logger)
+        return try await deliverer.deliver(database: configuration.database)
+    }
+
+    /// When the next notification is due, if one waits.
+    public func nextDelivery() throws -> Timestamp? {
+        guard FileStatus.exists(configuration.database) else { return nil }
+        return try CollectorStore(path: configuration.database).nextDue().map(Timestamp.init(secondsSinceEpoch:))
     }
 
     /// What to read for `folder`: a changed manifest, its changed backlogs, and legacy files

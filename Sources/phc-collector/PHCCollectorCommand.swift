@@ -19,7 +19,9 @@ struct PHCCollectorCommand: AsyncParsableCommand {
             last one, notices devices that went silent, and keeps alert state in SQLite. Opens no port.
             """,
         version: PHCVersion.summary,
-        subcommands: [Run.self, Report.self, Trust.self, ConfigCommand.self]
+        subcommands: [
+            Run.self, Report.self, Alerts.self, Silence.self, Notify.self, Trust.self, ConfigCommand.self,
+        ]
     )
 }
 
@@ -74,24 +76,43 @@ extension PHCCollectorCommand {
         }
 
         func run() async throws {
-            let configuration = try options.load()
+            var configuration = try options.load()
             let logger = options.makeLogger()
-            let collector = Collector(configuration: configuration, logger: logger)
             let interval = every.flatMap(DurationText.parse)
+            // The collector's pace is what Watchdog and Alertmanager alerts stay valid for.
+            if let interval { configuration.interval = interval }
+            let collector = Collector(configuration: configuration, logger: logger)
             repeat {
+                let started = Monotonic.nanoseconds()
                 do {
-                    let summary = try collector.pass()
+                    let (summary, delivery) = try await collector.run()
                     print(
                         "pass: \(summary.devices) devices, \(summary.accepted) manifests accepted, "
                             + "\(summary.rejected) refused, \(summary.unchanged) unchanged, "
                             + (summary.deferred > 0 ? "\(summary.deferred) waiting for the next pass, " : "")
-                            + "\(summary.firing) alerts firing, \(summary.milliseconds) ms")
+                            + "\(summary.firing) alerts firing, \(summary.milliseconds) ms"
+                            + (delivery.attempted > 0
+                                ? "; notifications: \(delivery.delivered) delivered, \(delivery.retrying) to retry, "
+                                    + "\(delivery.failed) refused"
+                                    + (delivery.dropped > 0 ? ", \(delivery.dropped) dropped" : "")
+                                : ""))
                 } catch {
                     if interval == nil { throw fail(String(describing: error)) }
                     logger.error("pass failed: \(String(describing: error))")
                 }
-                if let interval { try await Task.sleep(for: interval) }
-            } while interval != nil
+                guard let interval else { break }
+                // Between passes, retries are delivered as they fall due.
+                let nextPass = Deadline(after: interval - .nanoseconds(Monotonic.nanoseconds() - started))
+                while !nextPass.hasPassed {
+                    let due = (try? collector.nextDelivery()).flatMap { $0 }
+                    let wait =
+                        due.map { Duration.seconds(max(0, $0.seconds(since: WallClock.system.now()))) }
+                        ?? nextPass.remaining
+                    try await Task.sleep(for: max(.milliseconds(200), min(wait, nextPass.remaining)))
+                    if nextPass.hasPassed { break }
+                    if let due, due <= WallClock.system.now() { _ = try? await collector.deliver() }
+                }
+            } while true
         }
     }
 

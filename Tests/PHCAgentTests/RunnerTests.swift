@@ -231,7 +231,9 @@ struct RunnerTests {
         let report = await AgentRunner.timed(SlowCheck(), in: context)
         #expect(report.results.count == 2)
         for result in report.results {
-            #expect(result.durationMs >= 250 && result.durationMs < 5000, "\(result.id): \(result.durationMs) ms")
+            // At least the check's own time; the upper bound only catches nonsense (a loaded machine may
+            // keep a 250 ms sleep waiting for a thread for seconds).
+            #expect(result.durationMs >= 250 && result.durationMs < 60_000, "\(result.id): \(result.durationMs) ms")
         }
     }
 }

@@ -9,13 +9,14 @@ import Testing
 @Suite("Alert life cycle, legacy status files, configuration, report rendering")
 struct AlertAndLegacyTests {
     let condition = AlertCondition(
-        name: "CheckFailing", device: "armitage", checkID: "gpu:0", severity: .crit, summary: "hot")
+        name: .checkFailing, device: "armitage", checkID: "gpu:0", severity: .crit, summary: "hot")
 
     @Test("pending, then firing at the threshold, then resolved; a blip never fires")
     func lifeCycle() {
         var existing: [AlertRecord] = []
         func pass(_ conditions: [AlertCondition], at now: Int64) -> AlertEvaluator.Changes {
-            let changes = AlertEvaluator.evaluate(conditions: conditions, existing: existing, threshold: 2, now: now)
+            let changes = AlertEvaluator.evaluate(
+                conditions: conditions, existing: existing, failureThreshold: 2, now: now)
             existing =
                 existing.filter { alert in
                     !changes.delete.contains(alert.key) && !changes.save.contains { $0.key == alert.key }

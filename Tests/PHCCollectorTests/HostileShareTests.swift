@@ -191,7 +191,7 @@ struct HostileShareTests {
         #expect(try store.recentRejections(device: "dev1", limit: 10).isEmpty, "no flapping replay")
         #expect(devices["dev2"]?.rejection == "folders DEV2, Dev2 differ only in case; rename all but one (to dev2)")
         #expect(try store.recentRejections(device: "dev2", limit: 10).count == 1, "recorded once, not every pass")
-        #expect(!(try store.alerts()).contains { $0.name == "ManifestReplay" })
+        #expect(!(try store.alerts()).contains { $0.name == .manifestReplay })
     }
 
     @Test("trust reset: a device that restarted at 1, or signed the largest sequence, can be given a new baseline")
@@ -255,7 +255,7 @@ struct HostileShareTests {
         device = try #require(try store.devices()["count-zero"])
         #expect(device.issuedAt == Timestamp(rfc3339: "2026-11-27T09:59:30Z")!.secondsSinceEpoch)
         #expect(device.status == .ok)
-        #expect(try store.alerts().contains { $0.name == "ClockSkew" && $0.device == "count-zero" })
+        #expect(try store.alerts().contains { $0.name == .clockSkew && $0.device == "count-zero" })
     }
 
     @Test("two collectors on a fresh database: no failed migration, nothing counted twice", arguments: 0..<20)
@@ -313,14 +313,14 @@ struct HostileShareTests {
         #expect(!reason.contains("more"))
         #expect(reason.contains("line 3: signature does not verify"), "\(reason)")
         _ = try fleet.collector(configuration).pass()
-        let firing = try store.alerts().filter { $0.state == .firing }.map(\.name)
+        let firing = try store.alerts().filter { $0.state == .firing }.map(\.name.rawValue)
         #expect(firing.contains("SignatureInvalid"), "\(firing)")
         // The bad file removed: the alert resolves.
         try FileManager.default.removeItem(atPath: backlog)
         try fleet.publish("armitage", data: try fleet.envelope("armitage", sequence: 7))
         _ = try fleet.collector(configuration).pass()
         #expect(
-            try store.alerts(includingResolvedSince: 0).first { $0.name == "SignatureInvalid" }?.state == .resolved)
+            try store.alerts(includingResolvedSince: 0).first { $0.name == .signatureInvalid }?.state == .resolved)
     }
 
     @Test(

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
+public import Foundation
 
 /// A real HTTP/1.1 server on 127.0.0.1 (port chosen by the kernel) for tests.
 ///
@@ -12,7 +12,12 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     public struct Request: Sendable {
         public var method: String
         public var path: String
+        /// By lower-cased name.
         public var headers: [String: String]
+        /// The body, as `Content-Length` gives it.
+        public var body: Data = Data()
+
+        public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
     public enum Behaviour: Sendable {
@@ -25,6 +30,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         case hangUp
         /// 302 with a Location header.
         case redirect(to: String)
+        /// Any status with extra headers (`Retry-After`).
+        case answer(status: Int, body: String, headers: [String: String])
     }
 
     public let port: Int
@@ -139,7 +146,17 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
                 in: .whitespaces)
         }
-        let request = Request(method: String(requestLine[0]), path: String(requestLine[1]), headers: headers)
+        var request = Request(method: String(requestLine[0]), path: String(requestLine[1]), headers: headers)
+        if let length = headers["content-length"].flatMap(Int.init), length > 0, length <= 64 * 1024 * 1024 {
+            let headEnd = buffer.firstRange(of: [13, 10, 13, 10])!.upperBound
+            var body = Array(buffer[headEnd...])
+            while body.count < length {
+                let n = read(fd, &chunk, chunk.count)
+                if n <= 0 { break }
+                body += chunk[0..<n]
+            }
+            request.body = Data(body.prefix(length))
+        }
         recorded.update { $0.append(request) }
         switch handler.get()(request) {
         case .respond(let status, let body, let contentType):
@@ -164,6 +181,14 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             return
         case .redirect(let location):
             send(fd, "HTTP/1.1 302 Found\r\nLocation: \(location)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        case .answer(let status, let body, let extra):
+            let bytes = Array(body.utf8)
+            let lines = extra.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\r\n" }.joined()
+            send(
+                fd,
+                "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Type: application/json\r\n\(lines)"
+                    + "Content-Length: \(bytes.count)\r\nConnection: close\r\n\r\n")
+            sendBytes(fd, bytes)
         }
     }
 
@@ -188,7 +213,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     private static func reason(_ status: Int) -> String {
         switch status {
         case 200: "OK"
+        case 204: "No Content"
+        case 400: "Bad Request"
         case 401: "Unauthorized"
+        case 429: "Too Many Requests"
         case 404: "Not Found"
         case 500: "Internal Server Error"
         case 503: "Service Unavailable"

@@ -29,6 +29,10 @@ CURLcode ccurl_easy_setopt_pointer(CURL *_Nonnull handle, CURLoption option, voi
 CURLcode ccurl_easy_setopt_slist(CURL *_Nonnull handle, CURLoption option, struct curl_slist *_Nullable value);
 typedef size_t (*ccurl_write_callback)(char *_Nonnull data, size_t size, size_t count, void *_Nullable context);
 CURLcode ccurl_easy_setopt_write_function(CURL *_Nonnull handle, ccurl_write_callback _Nullable callback);
+/// CURLOPT_HEADERFUNCTION (one call per response header line; same contract as the write callback).
+CURLcode ccurl_easy_setopt_header_function(CURL *_Nonnull handle, ccurl_write_callback _Nullable callback);
+/// CURLOPT_POSTFIELDSIZE_LARGE then CURLOPT_COPYPOSTFIELDS: curl keeps its own copy of the body.
+CURLcode ccurl_easy_set_post_body(CURL *_Nonnull handle, const void *_Nullable body, long length);
 CURLcode ccurl_easy_getinfo_long(CURL *_Nonnull handle, CURLINFO info, long *_Nonnull value);
 CURLcode ccurl_easy_getinfo_string(CURL *_Nonnull handle, CURLINFO info, char *_Nullable *_Nonnull value);
 struct curl_slist *_Nullable ccurl_slist_append(struct curl_slist *_Nullable list, const char *_Nonnull text);

@@ -10,21 +10,22 @@ enum AlertConditions {
         for name in Set(devices.keys).union(configured.keys).sorted() {
             let record = devices[name]
             let device = configured[name]
-            if let reason = Silence.reason(
+            if let reason = DeviceSilence.reason(
                 of: record, configured: device, now: now, defaultSilentAfter: defaultSilentAfter)
             {
                 conditions.append(
                     AlertCondition(
-                        name: AlertEvaluator.deviceSilent, device: name, severity: Silence.severity(device),
+                        name: .deviceSilent, device: name, severity: DeviceSilence.severity(device),
                         summary: "\(name) is \(reason)"))
-            } else if let record {
-                // A silent device's old check results are not news: only a talking device's are.
-                for problem in record.problems {
-                    conditions.append(
-                        AlertCondition(
-                            name: AlertEvaluator.checkFailing, device: name, checkID: problem.id,
-                            severity: problem.status == .crit ? .crit : .warn, summary: problem.summary))
-                }
+            }
+            // A silent device's check alerts stay (inhibited while it is silent: old results are not news),
+            // counted in manifests: the same manifest read again is not one more.
+            for problem in record?.problems ?? [] {
+                conditions.append(
+                    AlertCondition(
+                        name: .checkFailing, device: name, checkID: problem.id,
+                        severity: problem.status == .crit ? .crit : .warn, summary: problem.summary,
+                        evidence: record?.lastSequence))
             }
             guard let record else { continue }
             if let rejection = record.rejection, let kind = record.rejectionKind {
@@ -40,7 +41,7 @@ enum AlertConditions {
             if record.skewSeconds != 0 {
                 conditions.append(
                     AlertCondition(
-                        name: AlertEvaluator.clockSkew, device: name, severity: .warn,
+                        name: .clockSkew, device: name, severity: .warn,
                         summary: "\(name)'s clock is \(Age.text(record.skewSeconds.saturatingMagnitude)) "
                             + (record.skewSeconds > 0 ? "ahead" : "behind")))
             }

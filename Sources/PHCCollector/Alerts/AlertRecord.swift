@@ -16,12 +16,12 @@ public enum AlertState: String, Sendable, Codable, Comparable {
 
 /// What identifies one alert: its name, device and (for `CheckFailing`) check.
 struct AlertKey: Hashable, Comparable, Sendable {
-    var name: String
+    var name: AlertName
     var device: String
     var checkID: String?
 
     /// The stored form, `name|device|check`.
-    var text: String { [name, device, checkID ?? ""].joined(separator: "|") }
+    var text: String { [name.rawValue, device, checkID ?? ""].joined(separator: "|") }
 
     static func < (lhs: AlertKey, rhs: AlertKey) -> Bool { lhs.text < rhs.text }
 }
@@ -37,8 +37,12 @@ struct AlertRecord: Equatable, Sendable {
     var resolvedAt: Int64?
     var summary: String
     var updatedAt: Int64
+    /// The last manifest sequence counted (alerts counted in manifests).
+    var evidence: Int64?
+    /// Good manifests (or passes) in a row since the condition went away, while still firing.
+    var recoveries = 0
 
-    var name: String { key.name }
+    var name: AlertName { key.name }
     var device: String { key.device }
     var checkID: String? { key.checkID }
 }

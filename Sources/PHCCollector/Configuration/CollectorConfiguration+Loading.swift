@@ -16,7 +16,8 @@ extension CollectorConfiguration {
 
     static let topLevelKeys = [
         "devices_dir", "publish_dir", "database", "trust_file", "clock_skew", "failure_threshold", "silent_after",
-        "max_manifest_size", "devices", "receivers", "routes",
+        "max_manifest_size", "devices", "receivers", "routes", "recovery_threshold", "interval", "heartbeat",
+        "give_up_after",
     ]
 
     private static func read(_ document: ConfigDocument) throws(ConfigError) -> CollectorConfiguration {
@@ -39,6 +40,13 @@ extension CollectorConfiguration {
         if let value = root["trust_file"].flatMap(base.path) { configuration.trustFile = value }
         if let value = root["clock_skew"]?.duration(minimum: .seconds(1)) { configuration.clockSkew = value }
         if let value = root["failure_threshold"]?.int(in: 1...100) { configuration.failureThreshold = Int(value) }
+        if let value = root["recovery_threshold"]?.int(in: 1...100) { configuration.recoveryThreshold = Int(value) }
+        if let value = root["interval"]?.duration(minimum: .seconds(1), maximum: .seconds(86400)) {
+            configuration.interval = value
+        }
+        if let value = root["give_up_after"]?.duration(minimum: .seconds(60), maximum: .seconds(30 * 86400)) {
+            configuration.giveUpAfter = value
+        }
         configuration.silentAfter = root["silent_after"]?.duration(minimum: .seconds(1))
         if let node = root["max_manifest_size"], let amount = node.amount() {
             if case .bytes(let bytes) = amount, bytes >= 1024 {
@@ -62,8 +70,18 @@ extension CollectorConfiguration {
             }
         }
         configuration.receivers = root["receivers"].flatMap { readReceivers($0, base: base) } ?? []
-        configuration.routes =
-            root["routes"].flatMap { readRoutes($0, receivers: Set(configuration.receivers.map(\.name))) } ?? []
+        let names = Set(configuration.receivers.map(\.name))
+        configuration.routes = root["routes"].flatMap { readRoutes($0, receivers: names) } ?? []
+        if let node = root["heartbeat"], let mapping = node.mapping(allowedKeys: ["receiver"]),
+            let receiverNode = mapping.required("receiver", hint: "the receiver that gets the Watchdog alert"),
+            let receiver = receiverNode.nonEmptyString()
+        {
+            if names.contains(receiver) {
+                configuration.heartbeatReceiver = receiver
+            } else {
+                receiverNode.report(unknownReceiver(receiver, names))
+            }
+        }
         try document.throwIfIssues()
         return configuration
     }
@@ -88,45 +106,99 @@ extension CollectorConfiguration {
         return device
     }
 
+    private static func unknownReceiver(_ name: String, _ names: Set<String>) -> String {
+        "no receiver named '\(name)' (receivers: \(names.sorted().joined(separator: ", ")))"
+    }
+
     private static func readReceivers(_ node: ConfigNode, base: PathResolver) -> [ReceiverConfiguration]? {
         var seen: Set<String> = []
         return node.sequence()?.compactMap { item in
-            guard let mapping = item.mapping(allowedKeys: ["name", "type", "url_file", "hmac_secret_file"]),
+            guard
+                let mapping = item.mapping(allowedKeys: [
+                    "name", "type", "url", "url_file", "hmac_secret_file", "timeout",
+                ]),
                 let name = mapping.required("name")?.nonEmptyString(),
                 let typeNode = mapping.required("type", hint: "discord, slack, webhook or alertmanager"),
-                let typeText = typeNode.string(),
-                let urlFile = mapping.required("url_file", hint: "a file holding the webhook URL (a secret)")
-                    .flatMap(base.path)
+                let typeText = typeNode.string()
             else { return nil }
             guard let kind = ReceiverConfiguration.Kind(rawValue: typeText) else {
                 typeNode.report("'\(typeText)' is not one of discord, slack, webhook, alertmanager")
                 return nil
             }
             if !seen.insert(name).inserted { mapping["name"]?.report("receiver \(name) is listed twice") }
-            return ReceiverConfiguration(
-                name: name, kind: kind, urlFile: urlFile, hmacSecretFile: mapping["hmac_secret_file"].flatMap(base.path)
-            )
+            let source: ReceiverConfiguration.URLSource
+            switch (mapping["url"], mapping["url_file"].flatMap(base.path)) {
+            case (let urlNode?, nil):
+                guard kind == .alertmanager else {
+                    // Never echoed: the value is the secret.
+                    urlNode.report(
+                        "a \(kind.rawValue) URL is a secret: put it in a file and name the file with url_file")
+                    return nil
+                }
+                guard let url = urlNode.nonEmptyString(), URLText.isHTTP(url) else {
+                    urlNode.report("not an http:// or https:// URL")
+                    return nil
+                }
+                source = .inline(url)
+            case (nil, let file?): source = .file(file)
+            case (_?, _?):
+                mapping.owner.report("give url or url_file, not both")
+                return nil
+            case (nil, nil):
+                mapping.owner.report(
+                    "missing required key 'url_file' (a file holding the webhook URL, a secret)"
+                        + (kind == .alertmanager ? ", or url" : ""))
+                return nil
+            }
+            var receiver = ReceiverConfiguration(name: name, kind: kind, url: source)
+            if let hmac = mapping["hmac_secret_file"] {
+                if kind == .webhook {
+                    receiver.hmacSecretFile = base.path(hmac)
+                } else {
+                    hmac.report("hmac_secret_file is for webhook receivers")
+                }
+            }
+            if let timeout = mapping["timeout"]?.duration(minimum: .milliseconds(100), maximum: .seconds(300)) {
+                receiver.timeout = timeout
+            }
+            return receiver
         }
     }
 
     private static func readRoutes(_ node: ConfigNode, receivers: Set<String>) -> [RouteConfiguration]? {
         node.sequence()?.compactMap { item in
-            guard let mapping = item.mapping(allowedKeys: ["receiver", "match", "repeat"]),
+            guard
+                let mapping = item.mapping(allowedKeys: [
+                    "receiver", "match", "group_by", "group_wait", "group_interval", "repeat", "send_resolved",
+                    "continue",
+                ]),
                 let receiverNode = mapping.required("receiver"), let receiver = receiverNode.nonEmptyString()
             else { return nil }
-            if !receivers.contains(receiver) {
-                receiverNode.report(
-                    "no receiver named '\(receiver)' (receivers: \(receivers.sorted().joined(separator: ", ")))")
-            }
-            var match: [String: [String]] = [:]
-            if let fields = mapping["match"]?.mapping(allowedKeys: ["severity", "device", "alertname", "kind"]) {
-                for key in ["severity", "device", "alertname", "kind"] {
-                    if let values = fields[key]?.stringList() { match[key] = values }
+            if !receivers.contains(receiver) { receiverNode.report(unknownReceiver(receiver, receivers)) }
+            var route = RouteConfiguration(receiver: receiver)
+            if let match = mapping["match"]?.anyMapping() {
+                for (label, valueNode) in match {
+                    guard AlertLabels.isLabelName(label) else {
+                        valueNode.report("'\(label)' is not a label name (letters, digits and _)")
+                        continue
+                    }
+                    if let values = valueNode.stringList() { route.match[label] = values }
                 }
             }
-            let repeatInterval = mapping["repeat"]?.duration(minimum: .seconds(60)) ?? .seconds(4 * 3600)
-            return RouteConfiguration(receiver: receiver, match: match, repeatInterval: repeatInterval)
+            if let groupBy = mapping["group_by"]?.stringList() {
+                for label in groupBy where label != "..." && !AlertLabels.isLabelName(label) {
+                    mapping["group_by"]?.report("'\(label)' is not a label name")
+                }
+                route.groupBy = groupBy
+            }
+            if let value = mapping["group_wait"]?.duration(maximum: .seconds(86400)) { route.groupWait = value }
+            if let value = mapping["group_interval"]?.duration(maximum: .seconds(86400)) { route.groupInterval = value }
+            if let value = mapping["repeat"]?.duration(minimum: .seconds(60), maximum: .seconds(30 * 86400)) {
+                route.repeatInterval = value
+            }
+            if let value = mapping["send_resolved"]?.bool() { route.sendResolved = value }
+            if let value = mapping["continue"]?.bool() { route.continue = value }
+            return route
         }
     }
-
 }

@@ -21,11 +21,11 @@ public enum RejectionKind: String, Sendable, Codable {
     case refused
 
     /// The alert a rejection of this kind raises.
-    var alertName: String {
+    var alertName: AlertName {
         switch self {
-        case .signature, .mismatch: AlertEvaluator.signatureInvalid
-        case .replay: AlertEvaluator.manifestReplay
-        case .unreadable, .refused: AlertEvaluator.manifestUnreadable
+        case .signature, .mismatch: .signatureInvalid
+        case .replay: .manifestReplay
+        case .unreadable, .refused: .manifestUnreadable
         }
     }
 

@@ -41,6 +41,8 @@ public struct FleetReport: Codable, Sendable {
         public var state: String
         public var since: String
         public var summary: String
+        /// A silence matches it: shown, not sent.
+        public var silenced = false
     }
 
     public struct HistoryEntry: Codable, Sendable, Equatable {
@@ -81,9 +83,11 @@ public struct FleetReport: Codable, Sendable {
     public var history: [HistoryEntry]?
     public var transitions: [Transition]?
     public var rejections: [Rejection]?
+    /// The configured receivers and how delivery to them goes.
+    public var receivers: [ReceiverStatus] = []
 
     enum CodingKeys: String, CodingKey {
-        case devices, alerts, history, transitions, rejections
+        case devices, alerts, history, transitions, rejections, receivers
         case generatedAt = "generated_at"
     }
 
@@ -109,10 +113,10 @@ public struct FleetReport: Codable, Sendable {
         for name in names.sorted() {
             let record = records[name]
             let configured = configuration.devices[name]
-            let silence = Silence.reason(
+            let silence = DeviceSilence.reason(
                 of: record, configured: configured, now: now, defaultSilentAfter: configuration.silentAfter)
             var status = record?.status ?? .unknown
-            if silence != nil { status = max(record?.status ?? .ok, Silence.severity(configured)) }
+            if silence != nil { status = max(record?.status ?? .ok, DeviceSilence.severity(configured)) }
             let trust: String =
                 switch record?.trust {
                 case .signed?: "signed"
@@ -130,18 +134,21 @@ public struct FleetReport: Codable, Sendable {
                     rejection: record?.rejection ?? record?.fileProblem?.reason,
                     silence: silence))
         }
+        let silences = try store.silences().filter { $0.isActive(at: now) }
         let alerts = try store.alerts(includingResolvedSince: now.saturatingSubtract(86400))
             .filter { single == nil || $0.device == single }
             .map { alert in
                 Alert(
-                    name: alert.name, device: alert.device, check: alert.checkID, severity: alert.severity,
+                    name: alert.name.rawValue, device: alert.device, check: alert.checkID, severity: alert.severity,
                     state: alert.state.rawValue,
                     since: Timestamp(secondsSinceEpoch: alert.resolvedAt ?? alert.firedAt ?? alert.startedAt)
                         .description,
-                    summary: alert.summary)
+                    summary: alert.summary,
+                    silenced: silences.contains { $0.matches(AlertNotice(alert).labels) })
             }
         var report = FleetReport(
             generatedAt: Timestamp(secondsSinceEpoch: now).description, devices: devices, alerts: alerts)
+        report.receivers = try ReceiverStatus.all(configuration: configuration, store: store, now: now)
         if let name = single {
             report.history = try store.recentManifests(device: name, limit: 10).map {
                 HistoryEntry(
@@ -162,6 +169,38 @@ public struct FleetReport: Codable, Sendable {
             }
         }
         return report
+    }
+}
+
+/// One receiver in the report: `{"name","type","status":"ok|failing","last_error","since","pending"}`.
+public struct ReceiverStatus: Codable, Sendable, Equatable {
+    public var name: String
+    public var type: String
+    public var status: String
+    public var lastError: String?
+    /// Failing since (RFC 3339), when failing.
+    public var since: String?
+    /// Notifications waiting for it.
+    public var pending: Int
+
+    enum CodingKeys: String, CodingKey {
+        case name, type, status, since, pending
+        case lastError = "last_error"
+    }
+
+    static func all(configuration: CollectorConfiguration, store: CollectorStore, now: Int64) throws -> [ReceiverStatus]
+    {
+        let health = try store.receiverHealth()
+        let waiting = Dictionary(grouping: try store.pending(), by: \.notification.receiver).mapValues(\.count)
+        return configuration.receivers.map { receiver in
+            let state = health[receiver.name]
+            let failing = state?.isFailing(at: now) ?? false
+            return ReceiverStatus(
+                name: receiver.name, type: receiver.kind.rawValue, status: failing ? "failing" : "ok",
+                lastError: state?.failures ?? 0 > 0 ? state?.lastError : nil,
+                since: failing ? state?.failingSince.map { Timestamp(secondsSinceEpoch: $0).description } : nil,
+                pending: waiting[receiver.name] ?? 0)
+        }
     }
 }
 

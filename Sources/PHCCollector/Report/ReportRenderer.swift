@@ -97,7 +97,20 @@ public enum ReportRenderer {
             lines.append(line)
         }
         lines += alertLines(report.alerts, colour: colour, width: width)
+        lines += receiverLines(report.receivers, width: width)
         return lines.joined(separator: "\n")
+    }
+
+    /// Receivers that are failing (delivery problems are the operator's to see).
+    static func receiverLines(_ receivers: [ReceiverStatus], width: Int) -> [String] {
+        let failing = receivers.filter { $0.status == "failing" }
+        guard !failing.isEmpty else { return [] }
+        return ["", "RECEIVERS FAILING"]
+            + failing.map { receiver in
+                clip(
+                    "  \(receiver.name) (\(receiver.type)) since \(receiver.since ?? "?"), \(receiver.pending) waiting: "
+                        + InertText.terminal(receiver.lastError ?? ""), width)
+            }
     }
 
     static func deviceText(_ report: FleetReport, colour: Bool, width: Int) -> String {
@@ -156,9 +169,10 @@ public enum ReportRenderer {
         for alert in alerts.sorted(by: { ($0.state, $1.severity, $0.device) < ($1.state, $0.severity, $1.device) }) {
             let severity = pad(alert.severity.rawValue, 5)
             let what = alert.check.map { "\(alert.name) \($0)" } ?? alert.name
+            let state = alert.silenced ? "silenced" : alert.state
             lines.append(
                 clip(
-                    "  \(pad(alert.state, 8)) \(colour ? alert.severity.painted(severity) : severity) \(alert.device) \(what): "
+                    "  \(pad(state, 8)) \(colour ? alert.severity.painted(severity) : severity) \(alert.device) \(what): "
                         + alert.summary, width + (colour ? 9 : 0)))
         }
         return lines

@@ -264,30 +264,34 @@ final class CollectorStore {
 
     func alerts(includingResolvedSince since: Int64? = nil) throws -> [AlertRecord] {
         let sql = """
-            SELECT key, name, device, check_id, severity, state, count, started_at, fired_at, resolved_at, summary, updated_at
+            SELECT key, name, device, check_id, severity, state, count, started_at, fired_at, resolved_at, summary, updated_at,
+            evidence, recoveries
             FROM alerts WHERE state != 'resolved' OR resolved_at >= ? ORDER BY device, name, check_id
             """
-        return try database.statement(sql).rows([.int(since ?? Int64.max)]) { row in
-            AlertRecord(
-                key: AlertKey(name: row.text(1), device: row.text(2), checkID: row.optionalText(3)),
+        return try database.statement(sql).rows([.int(since ?? Int64.max)]) { row -> AlertRecord? in
+            guard let name = AlertName(rawValue: row.text(1)) else { return nil }
+            return AlertRecord(
+                key: AlertKey(name: name, device: row.text(2), checkID: row.optionalText(3)),
                 severity: CheckStatus(rawValue: row.text(4)) ?? .warn,
                 state: AlertState(rawValue: row.text(5)) ?? .pending, count: Int(row.int(6)),
                 startedAt: row.int(7), firedAt: row.optionalInt(8), resolvedAt: row.optionalInt(9),
-                summary: row.text(10), updatedAt: row.int(11))
-        }
+                summary: row.text(10), updatedAt: row.int(11), evidence: row.optionalInt(12),
+                recoveries: Int(row.int(13)))
+        }.compactMap { $0 }
     }
 
     func save(_ alert: AlertRecord) throws {
         try database.statement(
             """
             INSERT OR REPLACE INTO alerts (key, name, device, check_id, severity, state, count, started_at, fired_at,
-            resolved_at, summary, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+            resolved_at, summary, updated_at, evidence, recoveries) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """
         ).run([
-            .text(alert.key.text), .text(alert.name), .text(alert.device), .optional(alert.checkID),
+            .text(alert.key.text), .text(alert.name.rawValue), .text(alert.device), .optional(alert.checkID),
             .text(alert.severity.rawValue), .text(alert.state.rawValue), .int(Int64(alert.count)),
             .int(alert.startedAt), .optional(alert.firedAt), .optional(alert.resolvedAt),
-            .text(Self.capped(alert.summary)), .int(alert.updatedAt),
+            .text(Self.capped(alert.summary)), .int(alert.updatedAt), .optional(alert.evidence),
+            .int(Int64(alert.recoveries)),
         ])
     }
 

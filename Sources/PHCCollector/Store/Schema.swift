@@ -97,6 +97,46 @@ enum Schema {
         );
         CREATE INDEX rejections_by_time ON rejections (at);
         """,
+        // 3: delivery. Alerts count manifests and recoveries; silences; notification groups; the
+        // outbox; receiver health.
+        """
+        ALTER TABLE alerts ADD COLUMN evidence INTEGER;
+        ALTER TABLE alerts ADD COLUMN recoveries INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE silences (
+            id TEXT PRIMARY KEY,
+            matchers TEXT NOT NULL,
+            starts_at INTEGER NOT NULL,
+            ends_at INTEGER NOT NULL,
+            comment TEXT NOT NULL,
+            author TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE notification_groups (
+            key TEXT PRIMARY KEY,
+            state TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            notification_id TEXT NOT NULL UNIQUE,
+            receiver TEXT NOT NULL,
+            notification TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL,
+            answer TEXT,
+            finished_at INTEGER
+        );
+        CREATE INDEX outbox_due ON outbox (status, receiver, id);
+        CREATE TABLE receiver_health (
+            name TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            failing_since INTEGER,
+            last_error TEXT,
+            last_attempt_at INTEGER,
+            last_success_at INTEGER
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// Brings `database` up to the latest schema, in one transaction that holds the write lock

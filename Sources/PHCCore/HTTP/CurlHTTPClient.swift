@@ -8,7 +8,7 @@ internal import CCurl
     internal import Glibc
 #endif
 
-/// HTTP GET through the system's libcurl.
+/// HTTP GET and POST through the system's libcurl.
 ///
 /// Each request gets its own easy handle on a dedicated thread (curl_easy_perform
 /// blocks; on Swift's cooperative pool a few slow servers would stall every other
@@ -18,11 +18,19 @@ internal import CCurl
 public struct CurlHTTPClient: Sendable {
     public init() {}
 
-    /// Performs `request`.
+    /// Performs `request` (whatever its method: ``send(_:)`` by its older name).
     ///
     /// - Returns: the response, whatever its status.
     /// - Throws: ``HTTPClientError`` when there is no response: refused, timed out, too large, TLS failure…
     public func get(_ request: HTTPRequest) async throws(HTTPClientError) -> HTTPResponse {
+        try await send(request)
+    }
+
+    /// Performs `request`: GET, or POST with its body and headers.
+    ///
+    /// - Returns: the response, whatever its status (a 429 or a 500 is an answer, not an error).
+    /// - Throws: ``HTTPClientError`` when there is no response: refused, timed out, too large, TLS failure…
+    public func send(_ request: HTTPRequest) async throws(HTTPClientError) -> HTTPResponse {
         guard URLText.isHTTP(request.url) else {
             throw HTTPClientError(
                 url: request.url, kind: request.url.contains("://") ? .unsupportedScheme : .invalidURL)
@@ -39,6 +47,7 @@ public struct CurlHTTPClient: Sendable {
         var body = Data()
         let limit: Int
         var overflowed = false
+        var headers: [String: String] = [:]
         init(limit: Int) { self.limit = limit }
     }
 
@@ -74,8 +83,34 @@ public struct CurlHTTPClient: Sendable {
             ccurl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
             restrictProtocols(handle)
             if let token = request.bearerToken {
-                headers = ccurl_slist_append(nil, "Authorization: Bearer \(token)")
-                ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+                headers = ccurl_slist_append(headers, "Authorization: Bearer \(token)")
+            }
+            for header in request.headers {
+                headers = ccurl_slist_append(headers, "\(header.name): \(header.value)")
+            }
+            if request.method == .post {
+                // No `Expect: 100-continue` round trip before the body.
+                headers = ccurl_slist_append(headers, "Expect:")
+                let body = request.body ?? Data()
+                body.withUnsafeBytes { bytes in
+                    _ = ccurl_easy_set_post_body(handle, bytes.baseAddress, body.count)
+                }
+            }
+            if headers != nil { ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers) }
+            ccurl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, context.toOpaque())
+            ccurl_easy_setopt_header_function(handle) { data, size, count, raw in
+                let sink = Unmanaged<Sink>.fromOpaque(raw!).takeUnretainedValue()
+                let length = size * count
+                guard length < 16 * 1024, sink.headers.count < 200 else { return length }
+                let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+                }
+                if line.hasPrefix("HTTP/") {
+                    sink.headers = [:]  // a new response (after a redirect or a 100 Continue)
+                } else if let colon = line.firstIndex(of: ":") {
+                    sink.headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmed()
+                }
+                return length
             }
             ccurl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque())
             ccurl_easy_setopt_write_function(handle) { data, size, count, raw in
@@ -120,7 +155,7 @@ public struct CurlHTTPClient: Sendable {
         return .success(
             HTTPResponse(
                 status: status, body: sink.body, contentType: contentType.map { String(cString: $0) },
-                milliseconds: elapsed))
+                milliseconds: elapsed, headers: sink.headers))
     }
 
     /// http and https only, for the request and any redirect (CURLOPT_PROTOCOLS_STR needs curl 7.85).

@@ -4,10 +4,28 @@
     public import Foundation
 #endif
 
-/// A GET request with everything that bounds it.
+/// An HTTP request (GET, or POST with a body) with everything that bounds it.
 public struct HTTPRequest: Sendable {
+    public enum Method: String, Sendable {
+        case get = "GET"
+        case post = "POST"
+    }
+
     /// `http://` or `https://` only.
     public var url: String
+    public var method: Method = .get
+    /// The POST body.
+    public var body: Data?
+    /// Extra request headers (`Content-Type`, `X-PHC-Notification-Id`…).
+    public var headers: [(name: String, value: String)] = []
+    /// The whole URL is a secret (a webhook's token lives in its path): no part of it appears in
+    /// an error, which names the request by `label` instead.
+    public var urlIsSecret = false
+    /// What errors call the request when its URL is secret (`receiver discord`).
+    public var label = "the request"
+    /// Secret values sent in headers or the body (an HMAC secret's signature need not be here;
+    /// anything that would be a credential if echoed back): scrubbed from every message.
+    public var extraSecrets: [String] = []
     public var connectTimeout: Duration
     /// The whole exchange, connection included.
     public var timeout: Duration
@@ -37,12 +55,17 @@ public struct HTTPResponse: Sendable {
     public var contentType: String?
     /// From the start of the request to the last byte.
     public var milliseconds: Int64
+    /// Response headers by lower-cased name (the last one of a name wins).
+    public var headers: [String: String]
 
-    public init(status: Int, body: Data, contentType: String?, milliseconds: Int64) {
+    public init(
+        status: Int, body: Data, contentType: String?, milliseconds: Int64, headers: [String: String] = [:]
+    ) {
         self.status = status
         self.body = body
         self.contentType = contentType
         self.milliseconds = milliseconds
+        self.headers = headers
     }
 
     /// The body as UTF-8 text (invalid bytes replaced).
@@ -66,6 +89,7 @@ public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertib
 
     public var url: String
     public var kind: Kind
+    public var method: HTTPRequest.Method = .get
 
     public init(url: String, kind: Kind) {
         self.url = URLText.redacted(url)
@@ -87,7 +111,8 @@ public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertib
             case .transport(let code, let text): .transport(code: code, message: scrub(text))
             case .invalidURL, .unsupportedScheme, .bodyTooLarge: kind
             }
-        self.init(url: request.url, kind: cleaned)
+        self.init(url: request.urlIsSecret ? "<\(request.label)'s URL>" : request.url, kind: cleaned)
+        method = request.method
     }
 
     /// Whether nothing listens there (connection refused): a stopped server, not a broken one.
@@ -108,7 +133,7 @@ public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertib
         case .bodyTooLarge(let limit): reason = "response body over \(ByteCount.format(Int64(limit)))"
         case .transport(_, let message): reason = message
         }
-        return "GET \(url): \(reason)"
+        return "\(method.rawValue) \(url): \(reason)"
     }
 }
 
@@ -116,8 +141,21 @@ extension HTTPRequest {
     /// What of this request must never appear in a message: the bearer token, the URL's
     /// `user:password`, query and fragment (tokens travel there too: `?token=…`).
     public var secrets: [String] {
-        var found: [String] = []
+        var found: [String] = extraSecrets
         if let bearerToken, !bearerToken.isEmpty { found.append(bearerToken) }
+        if urlIsSecret {
+            found.append(url)
+            if let schemeEnd = url.firstRange(of: "://") {
+                let rest = url[schemeEnd.upperBound...]
+                if let slash = rest.firstIndex(of: "/") {
+                    found.append(String(rest[slash...]))
+                    // Each long path segment (a webhook id, a token) on its own too.
+                    for segment in rest[slash...].split(separator: "/") where segment.count >= 8 {
+                        found.append(String(segment))
+                    }
+                }
+            }
+        }
         if let schemeEnd = url.firstRange(of: "://") {
             let rest = url[schemeEnd.upperBound...]
             let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex

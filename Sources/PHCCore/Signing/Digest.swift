@@ -7,6 +7,12 @@ public enum Digest {
         hex(SHA256.hash(data: Array(bytes)))
     }
 
+    /// Lowercase hex HMAC-SHA256 of `message` under `key` (webhook signatures).
+    public static func hmacSHA256Hex(key: some Sequence<UInt8>, message: some Sequence<UInt8>) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Array(message), using: SymmetricKey(data: Array(key)))
+        return hex(code)
+    }
+
     private static let digits = Array("0123456789abcdef".utf8)
 
     /// Lowercase hex of `bytes`.

@@ -3,7 +3,7 @@ internal import PHCCore
 
 /// When a device counts as silent, and how bad that is: the one home of these rules, used by
 /// the pass (for `DeviceSilent`) and by the report.
-enum Silence {
+enum DeviceSilence {
     /// Legacy writers say nothing about their interval; silence after this long.
     static let legacyAfterSeconds: Int64 = 15 * 60
 
