@@ -79,7 +79,13 @@ let package = Package(
         ),
         .testTarget(
             name: "PHCCollectorTests",
-            dependencies: ["PHCCollector", "PHCConfig", "PHCCore", "PHCTestSupport"]
+            dependencies: [
+                "PHCCollector", "PHCConfig", "PHCCore", "PHCTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "CLITests", dependencies: ["phc-agent", "phc-collector", "PHCCollector", "PHCCore", "PHCTestSupport"]

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Foundation
 import Logging
 import PHCCore
@@ -60,6 +63,10 @@ final class FleetFixture: @unchecked Sendable {
         let bytes = try data ?? envelope(device, statuses: statuses)
         let health = try directory.folder("devices/\(folder ?? device)/_health")
         try AtomicFile.write(bytes + [UInt8(ascii: "\n")], to: health + "/manifest.json")
+        // Written when issued, as an agent writes it: no clock skew between the file and the payload.
+        let seconds = Int(clock.secondsSinceEpoch)
+        var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+        utimensat(AT_FDCWD, health + "/manifest.json", &times, 0)
         return bytes
     }
 

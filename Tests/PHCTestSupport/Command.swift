@@ -124,5 +124,6 @@ public final class Locked<Value>: @unchecked Sendable {
     public init(_ value: Value) { self.value = value }
     public func get() -> Value { lock.withLock { value } }
     public func set(_ newValue: Value) { lock.withLock { value = newValue } }
-    public func update(_ body: (inout Value) -> Void) { lock.withLock { body(&value) } }
+    @discardableResult
+    public func update<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&value) } }
 }

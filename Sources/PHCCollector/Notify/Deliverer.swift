@@ -139,7 +139,7 @@ struct Deliverer: Sendable {
     }
 
     /// One POST of `notification` to `receiver`, in the receiver's own format.
-    func attempt(_ notification: Notification, to receiver: ReceiverConfiguration, attempts: Int, now: Int64) async
+    func attempt(_ notification: AlertNotification, to receiver: ReceiverConfiguration, attempts: Int, now: Int64) async
         -> RetryPolicy.Verdict
     {
         let url: String

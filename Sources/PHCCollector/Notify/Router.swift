@@ -40,7 +40,7 @@ struct Router: Sendable {
     var now: Int64
 
     struct Outcome: Sendable, Equatable {
-        var notifications: [Notification] = []
+        var notifications: [AlertNotification] = []
         var save: [GroupState] = []
         var delete: [String] = []
     }
@@ -74,7 +74,7 @@ struct Router: Sendable {
                     labels =
                         groupBy.contains("...")
                         ? alert.notice.labels : alert.notice.labels.filter { groupBy.contains($0.key) }
-                    key = "\(index)|\(receiver)|" + Notification.groupKey(route: index, labels: labels)
+                    key = "\(index)|\(receiver)|" + AlertNotification.groupKey(route: index, labels: labels)
                 }
                 members[key, default: (index, receiver, labels, [])].alerts.append(alert.notice)
             }
@@ -115,7 +115,7 @@ struct Router: Sendable {
                 ?? GroupState(
                     key: key, receiver: receiver, route: index, labels: labels, firstSeenAt: now,
                     lastNotifiedAt: nil, notified: [])
-            let groupKey = Notification.groupKey(route: index, labels: labels)
+            let groupKey = AlertNotification.groupKey(route: index, labels: labels)
             func send(_ alerts: [AlertNotice]) {
                 outcome.notifications.append(
                     notification(.group, receiver: receiver, groupKey: groupKey, labels: labels, alerts: alerts))
@@ -158,11 +158,11 @@ struct Router: Sendable {
     }
 
     private func notification(
-        _ kind: Notification.Kind, receiver: String, groupKey: String, labels: [String: String],
+        _ kind: AlertNotification.Kind, receiver: String, groupKey: String, labels: [String: String],
         alerts: [AlertNotice]
-    ) -> Notification {
-        Notification(
-            id: Notification.newID(), receiver: receiver, kind: kind, groupKey: groupKey, groupLabels: labels,
+    ) -> AlertNotification {
+        AlertNotification(
+            id: AlertNotification.newID(), receiver: receiver, kind: kind, groupKey: groupKey, groupLabels: labels,
             alerts: alerts, createdAt: now)
     }
 }

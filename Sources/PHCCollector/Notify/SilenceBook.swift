@@ -28,7 +28,7 @@ public enum SilenceBook {
         guard until > now else { throw Failure(description: "the silence would end before it starts") }
         guard !comment.trimmed().isEmpty else { throw Failure(description: "say why with --comment") }
         let silence = AlertSilence(
-            id: String(Notification.newID().prefix(12)), matchers: matchers, startsAt: now.secondsSinceEpoch,
+            id: String(AlertNotification.newID().prefix(12)), matchers: matchers, startsAt: now.secondsSinceEpoch,
             endsAt: until.secondsSinceEpoch, comment: comment, author: author)
         let store = try CollectorStore(path: configuration.database)
         try store.transaction { try store.add(silence, at: now.secondsSinceEpoch) }
@@ -62,8 +62,8 @@ public enum NotifyTest {
             summary: "a test notification from phc-collector on \(host)",
             description: "Sent by phc-collector notify test: this receiver works.", status: .firing, startsAt: now,
             endsAt: nil)
-        let notification = Notification(
-            id: Notification.newID(), receiver: name, kind: .test, groupKey: "{}:{alertname=\"PHCTest\"}",
+        let notification = AlertNotification(
+            id: AlertNotification.newID(), receiver: name, kind: .test, groupKey: "{}:{alertname=\"PHCTest\"}",
             groupLabels: ["alertname": "PHCTest"], alerts: [notice], createdAt: now)
         let deliverer = Deliverer(
             receivers: [name: receiver], interval: configuration.interval, giveUpAfter: configuration.giveUpAfter,

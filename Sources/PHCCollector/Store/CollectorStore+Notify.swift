@@ -20,7 +20,7 @@ enum DeliveryStatus: String, Sendable, Codable {
 /// A row of the outbox.
 struct OutboxRow: Sendable, Equatable {
     var id: Int64
-    var notification: Notification
+    var notification: AlertNotification
     var createdAt: Int64
     var nextAttemptAt: Int64
     var attempts: Int
@@ -48,7 +48,7 @@ struct ReceiverHealth: Sendable, Equatable, Codable {
 extension CollectorStore {
     // MARK: Outbox
 
-    func enqueue(_ notification: Notification, at now: Int64) throws {
+    func enqueue(_ notification: AlertNotification, at now: Int64) throws {
         try database.statement(
             """
             INSERT OR IGNORE INTO outbox (notification_id, receiver, notification, created_at, next_attempt_at, status)
@@ -65,7 +65,7 @@ extension CollectorStore {
 
     private static func outboxRow(_ row: Statement.Row) -> OutboxRow? {
         guard
-            let notification = try? JSONDecoder().decode(Notification.self, from: Data(row.text(1).utf8)),
+            let notification = try? JSONDecoder().decode(AlertNotification.self, from: Data(row.text(1).utf8)),
             let status = DeliveryStatus(rawValue: row.text(5))
         else { return nil }
         return OutboxRow(
@@ -124,7 +124,7 @@ extension CollectorStore {
             """
         ).rows([]) { row -> (String, DeliveryStatus, Int64, [String])? in
             guard let status = DeliveryStatus(rawValue: row.text(1)),
-                let notification = try? JSONDecoder().decode(Notification.self, from: Data(row.text(3).utf8))
+                let notification = try? JSONDecoder().decode(AlertNotification.self, from: Data(row.text(3).utf8))
             else { return nil }
             return (row.text(0), status, row.int(2), notification.alerts.map(\.fingerprint))
         }.compactMap { $0 }.map { (receiver: $0.0, status: $0.1, at: $0.2, fingerprints: $0.3) }

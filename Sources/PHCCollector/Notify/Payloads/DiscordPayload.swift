@@ -71,7 +71,7 @@ enum DiscordPayload {
     }
 
     /// The message for `notification`.
-    static func message(_ notification: Notification) -> Message {
+    static func message(_ notification: AlertNotification) -> Message {
         let alerts = notification.alerts.sorted(by: AlertOrder.worstFirst)
         var embeds: [Embed] = []
         var used = 0
@@ -143,7 +143,7 @@ enum DiscordPayload {
         return out + "…"
     }
 
-    static func body(_ notification: Notification) -> Data {
+    static func body(_ notification: AlertNotification) -> Data {
         JSONBody.encode(message(notification))
     }
 }

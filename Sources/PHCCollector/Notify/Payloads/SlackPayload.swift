@@ -35,7 +35,7 @@ enum SlackPayload {
         text.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
     }
 
-    static func message(_ notification: Notification) -> Message {
+    static func message(_ notification: AlertNotification) -> Message {
         let alerts = notification.alerts.sorted(by: AlertOrder.worstFirst)
         let firing = alerts.filter { $0.status == .firing }.count
         let names = Set(alerts.map(\.name)).sorted().joined(separator: ", ")
@@ -63,5 +63,5 @@ enum SlackPayload {
         return Message(text: DiscordPayload.clip(line, Limit.text), blocks: blocks)
     }
 
-    static func body(_ notification: Notification) -> Data { JSONBody.encode(message(notification)) }
+    static func body(_ notification: AlertNotification) -> Data { JSONBody.encode(message(notification)) }
 }

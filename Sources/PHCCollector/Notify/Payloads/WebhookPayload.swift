@@ -34,7 +34,7 @@ enum WebhookPayload {
     /// Alertmanager writes the zero time for an alert that has not ended.
     static let zeroTime = "0001-01-01T00:00:00Z"
 
-    static func message(_ notification: Notification, externalURL: String = "") -> Message {
+    static func message(_ notification: AlertNotification, externalURL: String = "") -> Message {
         let alerts = notification.alerts.sorted(by: AlertOrder.worstFirst)
         func common(_ maps: [[String: String]]) -> [String: String] {
             guard var shared = maps.first else { return [:] }
@@ -55,7 +55,7 @@ enum WebhookPayload {
             })
     }
 
-    static func body(_ notification: Notification) -> Data { JSONBody.encode(message(notification)) }
+    static func body(_ notification: AlertNotification) -> Data { JSONBody.encode(message(notification)) }
 
     /// `X-PHC-Timestamp` and `X-PHC-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>`.
     static func signatureHeaders(body: Data, secret: [UInt8], at time: Int64) -> [(name: String, value: String)] {
@@ -78,7 +78,7 @@ enum AlertmanagerPayload {
         var generatorURL: String
     }
 
-    static func alerts(_ notification: Notification, now: Int64, interval: Duration) -> [Alert] {
+    static func alerts(_ notification: AlertNotification, now: Int64, interval: Duration) -> [Alert] {
         let validity = max(60, 3 * interval.wholeSeconds)
         return notification.alerts.map { alert in
             Alert(
@@ -89,7 +89,7 @@ enum AlertmanagerPayload {
         }
     }
 
-    static func body(_ notification: Notification, now: Int64, interval: Duration) -> Data {
+    static func body(_ notification: AlertNotification, now: Int64, interval: Duration) -> Data {
         JSONBody.encode(alerts(notification, now: now, interval: interval))
     }
 }

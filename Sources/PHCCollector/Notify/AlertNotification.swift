@@ -7,7 +7,7 @@
 /// One message for one receiver, as the outbox keeps it: written in the transaction that
 /// changed the alerts it speaks of, sent after the commit, built into the receiver's own format
 /// (Discord, Slack, Alertmanager's webhook or API) only when it is sent.
-struct Notification: Codable, Sendable, Equatable {
+struct AlertNotification: Codable, Sendable, Equatable {
     enum Kind: String, Codable, Sendable {
         /// A route's group of alerts (Discord, Slack, webhook).
         case group
