@@ -103,7 +103,58 @@ struct AlertAndLegacyTests {
         let configuration = try CollectorConfiguration.load(path: "\(Repository.root)/collector-config/motoko.yaml")
         #expect(
             configuration.devices["motoko"]?.alwaysOn == true && configuration.devices["count-zero"]?.legacy == true)
-        #expect(configuration.receivers.map(\.name) == ["discord"])
+        #expect(configuration.receivers.map(\.name) == ["discord", "alertmanager"])
+        #expect(configuration.receivers[0].url == .file("/etc/phc/discord-webhook.url"))
+        let discord = try #require(configuration.routes.first)
+        #expect(discord.groupBy == ["alertname", "device"] && discord.repeatInterval == .seconds(4 * 3600))
+        #expect(discord.sendResolved && discord.continue && discord.groupWait == .seconds(30))
+        #expect(configuration.heartbeatReceiver == "alertmanager")
+    }
+
+    @Test("receivers and routes: every key of SPEC §5, 0s waits, and mistakes with their line")
+    func deliveryConfiguration() throws {
+        let text = """
+            interval: 30s
+            recovery_threshold: 3
+            receivers:
+              - {name: hook, type: webhook, url_file: hook.url, hmac_secret_file: hook.secret, timeout: 3s}
+              - {name: am, type: alertmanager, url: "http://127.0.0.1:9093"}
+            routes:
+              - {receiver: hook, match: {severity: crit, device: [a, b]}, group_by: [alertname], group_wait: 0s, group_interval: 0s, repeat: 1h, send_resolved: false, continue: true}
+              - {receiver: am}
+            heartbeat: {receiver: am}
+            """
+        let parsed = try CollectorConfiguration.parse(text, file: "/etc/phc/c.yaml")
+        #expect(parsed.interval == .seconds(30) && parsed.recoveryThreshold == 3)
+        #expect(
+            parsed.receivers[0].url == .file("/etc/phc/hook.url")
+                && parsed.receivers[0].hmacSecretFile == "/etc/phc/hook.secret")
+        #expect(
+            parsed.receivers[0].timeout == .seconds(3) && parsed.receivers[1].url == .inline("http://127.0.0.1:9093"))
+        let route = parsed.routes[0]
+        #expect(route.match == ["severity": ["crit"], "device": ["a", "b"]] && route.groupBy == ["alertname"])
+        #expect(route.groupWait == .zero && route.groupInterval == .zero && !route.sendResolved && route.continue)
+        #expect(parsed.routes[1].groupBy == ["alertname", "device"] && parsed.routes[1].groupWait == .seconds(30))
+
+        let secret = "https://discord.com/api/webhooks/1/SECRET-\(UInt64.random(in: 1...UInt64.max))"
+        let bad = """
+            receivers:
+              - {name: d, type: discord, url: "\(secret)"}
+              - {name: w, type: webhook}
+              - {name: s, type: slack, url_file: s.url, hmac_secret_file: x}
+            routes:
+              - {receiver: d, match: {"bad label": x}, group_by: [9x]}
+            heartbeat: {receiver: nobody}
+            """
+        let error = #expect(throws: ConfigError.self) { try CollectorConfiguration.parse(bad, file: "c.yaml") }
+        let lines = error?.description.split(separator: "\n").map(String.init) ?? []
+        #expect(lines.contains { $0.hasPrefix("c.yaml:2:35: receivers[0].url: a discord URL is a secret") }, "\(lines)")
+        #expect(lines.contains { $0.contains("receivers[1]: missing required key 'url_file'") }, "\(lines)")
+        #expect(lines.contains { $0.contains("hmac_secret_file is for webhook receivers") }, "\(lines)")
+        #expect(lines.contains { $0.contains("'bad label' is not a label name") }, "\(lines)")
+        #expect(lines.contains { $0.contains("'9x' is not a label name") }, "\(lines)")
+        #expect(lines.contains { $0.contains("heartbeat.receiver: no receiver named 'nobody'") }, "\(lines)")
+        #expect(!(error?.description.contains("SECRET") ?? true), "the URL is never quoted")
     }
 
     @Test("the text report fits 80 columns; JSON has the SPEC's fields; Markdown is a table")
