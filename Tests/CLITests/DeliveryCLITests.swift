@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Foundation
 import PHCCore
 import PHCTestSupport
@@ -136,5 +139,35 @@ struct DeliveryCLITests {
         #expect(!(failed.stdout + failed.stderr + sent.stdout + sent.stderr).contains(token))
         let unknown = try await Command.run(collector, ["notify", "test", "nobody", "--config", scene.config])
         #expect(unknown.status == 1 && unknown.stderr.contains("no receiver named nobody"))
+    }
+}
+
+extension DeliveryCLITests {
+    @Test("run --every delivers a retry between passes, as it falls due")
+    func retriesBetweenPasses() async throws {
+        let hook = try FakeReceiver { _, index in
+            index == 0 ? .respond(status: 503, body: "busy") : .respond(status: 204, body: "")
+        }
+        defer { hook.stop() }
+        let scene = try await scene(receiverURL: hook.url)
+        defer { scene.directory.remove() }
+        for _ in 0..<2 { #expect(try await Command.run(agent, ["run", "--config", scene.agentConfig]).status == 0) }
+        #expect(try await Command.run(collector, ["run", "--config", scene.config]).status == 0)  // pending
+        #expect(try await Command.run(agent, ["run", "--config", scene.agentConfig]).status == 0)
+        // One pass now, the next in 10 minutes: the 503's retry (about a second later) comes in between.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: collector)
+        process.arguments = ["run", "--every", "10m", "--config", scene.config]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { kill(process.processIdentifier, SIGKILL) }
+        var delivered = false
+        for _ in 0..<150 where !delivered {
+            try await Task.sleep(for: .milliseconds(100))
+            delivered = hook.received.count >= 2
+        }
+        #expect(delivered, "retried between passes: \(hook.received.count) requests")
+        #expect(Set(hook.ids).count == 1)
     }
 }

@@ -185,3 +185,50 @@ struct RoutingTests {
         #expect(done.notifications.filter { $0.kind == .alertmanager }.isEmpty, "resolved is said once")
     }
 }
+
+/// The ledger's rules, directly: they are pure.
+@Suite("Ledger rules")
+struct LedgerTests {
+    static func verified(_ sequence: Int64, digest: String = "d") throws -> VerifiedManifest {
+        let manifest = Manifest(
+            device: "armitage", agent: AgentInfo(version: "1", os: "x", kernel: "y"), sequence: sequence,
+            issuedAt: Timestamp(secondsSinceEpoch: 1000), expiresAt: Timestamp(secondsSinceEpoch: 1180), intervalS: 60,
+            bootID: "b", checks: [])
+        return VerifiedManifest(manifest: try ManifestHead.decode(try manifest.encoded()), keyID: "k", digest: digest)
+    }
+
+    @Test("the sequence rule: newer is accepted, the same is nothing, older is a replay (history from a backlog)")
+    func sequenceRule() throws {
+        let ledger = Ledger(now: 1000, skewLimit: 300)
+        var record = DeviceRecord(name: "armitage", displayName: "armitage")
+        #expect(ledger.decide(try Self.verified(5), source: .manifest, record: record) == .accept)
+        record.lastSequence = 5
+        record.payloadDigest = "d"
+        #expect(ledger.decide(try Self.verified(6), source: .manifest, record: record) == .accept)
+        #expect(ledger.decide(try Self.verified(5), source: .manifest, record: record) == .unchanged)
+        if case .refuse(let reason) = ledger.decide(
+            try Self.verified(5, digest: "other"), source: .manifest, record: record)
+        {
+            #expect(reason.contains("already accepted with other content"))
+        } else {
+            Issue.record("same sequence, other content: refused")
+        }
+        if case .refuse(let reason) = ledger.decide(try Self.verified(4), source: .manifest, record: record) {
+            #expect(reason == "sequence 4 is older than the last accepted 5 (replayed or rolled back)")
+        } else {
+            Issue.record("older: refused")
+        }
+        #expect(ledger.decide(try Self.verified(4), source: .backlog, record: record) == .late)
+    }
+
+    @Test("the skew rule: far from the file's time, or ahead of now, saturating for absurd times")
+    func skewRule() {
+        let ledger = Ledger(now: 10_000, skewLimit: 300)
+        #expect(ledger.skew(issued: 10_000, fileTime: 10_010) == 0)
+        #expect(ledger.skew(issued: 10_000, fileTime: 9_000) == 1000)
+        #expect(ledger.skew(issued: 11_000, fileTime: 11_000) == 1000)
+        #expect(ledger.skew(issued: 10_000, fileTime: .max) == Int64(10_000) - .max)
+        #expect(ledger.skew(issued: .max, fileTime: .min) == .max)
+        #expect(ledger.isFuture(10_301) && !ledger.isFuture(10_300) && ledger.isFuture(.max))
+    }
+}
