@@ -87,8 +87,14 @@ public struct Collector: Sendable {
         let lock = try PassLock(database: configuration.database, wait: lockWait)
         defer { lock.release() }
         let now = clock.now().secondsSinceEpoch
-        let trust = try TrustStore.load(path: configuration.trustFile)
-        let trustedKeys = trust.lookup(configured: configuration.devices)
+        // The trust file is read when something needs verifying (a pass over an unchanged fleet needs nothing).
+        var lookup: ((String) -> [PublicKey])?
+        let trustFile = configuration.trustFile
+        let configured = configuration.devices
+        func trustedKeys(_ device: String) throws -> [PublicKey] {
+            if lookup == nil { lookup = try TrustStore.load(path: trustFile).lookup(configured: configured) }
+            return lookup!(device)
+        }
         let store = try CollectorStore(path: configuration.database)
         let known = try store.devices()
         let folders = try DeviceScanner.scan(configuration.devicesDir, skipping: configuration.publishDir)
@@ -159,6 +165,12 @@ public struct Collector: Sendable {
             for record in writes.devices { try store.save(record) }
             for (device, row) in writes.manifests { try store.recordManifest(row, device: device) }
             for (device, row) in writes.transitions { try store.recordTransition(row, device: device) }
+            // History: the series values, then rollups, availability and retention, in bounded slices.
+            let history = HistoryKeeper(retention: configuration.retention, now: now)
+            try history.noteLifetimes(
+                writes.manifests.compactMap { entry in entry.row.expiresAt.map { $0 - entry.row.issuedAt } }, store: store)
+            try history.record(writes.points, store: store)
+            try history.compact(store: store)
             for rejection in writes.rejections { try store.recordRejection(rejection) }
             for (path, signature) in writes.filesSeen { try store.setFileSignature(path, signature) }
             for alert in changes.save { try store.save(alert) }
@@ -242,7 +254,7 @@ public struct Collector: Sendable {
     /// where the device has no signed manifests (or is configured `legacy: true`).
     private func plan(
         _ folder: DeviceFolder, record: DeviceRecord?, root: String, store: CollectorStore,
-        trustedKeys: (String) -> [PublicKey]
+        trustedKeys: (String) throws -> [PublicKey]
     ) throws -> DeviceWork {
         var work = DeviceWork(folder: folder, baseline: record?.lastSequence)
         guard folder.problem == nil else { return work }
@@ -284,7 +296,7 @@ public struct Collector: Sendable {
             try note(problems)
         }
         if listed { work.present = present }
-        if !work.backlogs.isEmpty || work.manifest != nil { work.trusted = trustedKeys(folder.name) }
+        if !work.backlogs.isEmpty || work.manifest != nil { work.trusted = try trustedKeys(folder.name) }
         return work
     }
 }

@@ -17,7 +17,7 @@ extension CollectorConfiguration {
     static let topLevelKeys = [
         "devices_dir", "publish_dir", "database", "trust_file", "clock_skew", "failure_threshold", "silent_after",
         "max_manifest_size", "devices", "receivers", "routes", "recovery_threshold", "interval", "heartbeat",
-        "give_up_after",
+        "give_up_after", "retention", "archive",
     ]
 
     private static func read(_ document: ConfigDocument) throws(ConfigError) -> CollectorConfiguration {
@@ -47,6 +47,22 @@ extension CollectorConfiguration {
         if let value = root["give_up_after"]?.duration(minimum: .seconds(60), maximum: .seconds(30 * 86400)) {
             configuration.giveUpAfter = value
         }
+        if let mapping = root["retention"]?.mapping(allowedKeys: ["raw", "hourly", "daily"]) {
+            let limits = (minimum: Duration.seconds(3600), maximum: Duration.seconds(20 * 365 * 86_400))
+            if let value = mapping["raw"]?.duration(minimum: limits.minimum, maximum: limits.maximum) {
+                configuration.retention.raw = value
+            }
+            if let value = mapping["hourly"]?.duration(minimum: limits.minimum, maximum: limits.maximum) {
+                configuration.retention.hourly = value
+            }
+            if let value = mapping["daily"]?.duration(minimum: limits.minimum, maximum: limits.maximum) {
+                configuration.retention.daily = value
+            }
+            if configuration.retention.hourly < configuration.retention.raw {
+                mapping.owner.report("hourly is kept less long than raw; keep it at least as long")
+            }
+        }
+        if let value = root["archive"]?.bool() { configuration.archive = value }
         configuration.silentAfter = root["silent_after"]?.duration(minimum: .seconds(1))
         if let node = root["max_manifest_size"], let amount = node.amount() {
             if case .bytes(let bytes) = amount, bytes >= 1024 {

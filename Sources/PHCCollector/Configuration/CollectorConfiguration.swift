@@ -33,6 +33,10 @@ public struct CollectorConfiguration: Sendable {
     public var heartbeatReceiver: String?
     /// A notification still undelivered after this long is dropped (and the drop recorded).
     public var giveUpAfter: Duration = .seconds(24 * 3600)
+    /// How long history is kept, raw and rolled up.
+    public var retention = RetentionConfiguration()
+    /// Append every accepted envelope to `archive/<device>/<YYYY-MM-DD>.jsonl.gz` next to the database.
+    public var archive = false
 
     public static let defaultPath = "/etc/phc/collector.yaml"
 }
@@ -56,6 +60,15 @@ public struct DeviceConfiguration: Sendable, Equatable {
         self.silentAfter = silentAfter
         self.legacy = legacy
     }
+}
+
+/// `retention`: raw points, hourly and daily rollups.
+public struct RetentionConfiguration: Sendable, Equatable {
+    public var raw: Duration = .seconds(7 * 86_400)
+    public var hourly: Duration = .seconds(90 * 86_400)
+    public var daily: Duration = .seconds(730 * 86_400)
+
+    public init() {}
 }
 
 /// `receivers[]`.

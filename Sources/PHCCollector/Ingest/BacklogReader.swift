@@ -48,6 +48,12 @@ final class ReadBudget: Sendable {
     var isExhausted: Bool { used.withLock { $0 >= limit } }
 }
 
+/// A backlog line at or below the device's last accepted sequence: history, not news.
+struct LateEntry: Sendable, Equatable {
+    var row: CollectorStore.ManifestRow
+    var values: [SeriesValue]
+}
+
 /// A line of a backlog that was refused.
 struct RefusedLine: Equatable, Sendable {
     var line: Int
@@ -62,7 +68,7 @@ struct BacklogReading: Sendable {
     /// New evidence (sequence above the device's baseline), by sequence.
     var verified: [VerifiedManifest] = []
     /// Verified lines at or below the baseline: history only, kept in compact form.
-    var late: [CollectorStore.ManifestRow] = []
+    var late: [LateEntry] = []
     var refused: [RefusedLine] = []
     var refusedCount = 0
     var envelopes = 0
@@ -157,10 +163,13 @@ enum BacklogReader {
                     if let baseline, verified.manifest.sequence <= baseline {
                         let head = verified.manifest
                         reading.late.append(
-                            CollectorStore.ManifestRow(
-                                sequence: head.sequence, issuedAt: head.issuedAt.secondsSinceEpoch,
-                                receivedAt: receivedAt, status: head.status, source: .backlog))
-                        held += 48
+                            LateEntry(
+                                row: CollectorStore.ManifestRow(
+                                    sequence: head.sequence, issuedAt: head.issuedAt.secondsSinceEpoch,
+                                    receivedAt: receivedAt, status: head.status, source: .backlog,
+                                    expiresAt: head.expiresAt.secondsSinceEpoch),
+                                values: head.values))
+                        held += 64 + 48 * head.values.count
                         return true
                     }
                     let size = verified.retainedBytes

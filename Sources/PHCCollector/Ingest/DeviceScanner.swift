@@ -99,7 +99,8 @@ enum DeviceScanner {
             return DeviceName.isValid(name) ? folder : nil
         }
         folder.path = path
-        guard fileKind(path) == .directory else { return nil }
+        // A symlink was followed: what it leads to must be a folder. (Otherwise lstat said so already.)
+        guard (kind == .symlink ? fileKind(path) : kind) == .directory else { return nil }
         let health = path + "/_health"
         let healthKind = fileKind(health)
         guard DeviceName.isValid(name) else {
@@ -115,7 +116,7 @@ enum DeviceScanner {
                 folder.problem = leadsOut(health)
                 return folder
             }
-            if fileKind(healthPath) == .directory {
+            if (healthKind == .symlink ? fileKind(healthPath) : healthKind) == .directory {
                 folder.healthDir = healthPath
                 folder.manifest = file(healthPath + "/manifest.json", root: root, problem: &folder.problem)
             }

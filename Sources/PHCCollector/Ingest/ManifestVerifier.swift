@@ -47,7 +47,7 @@ struct VerifiedManifest: Sendable {
 
     /// About how many bytes this value holds, for the pass's memory budget.
     var retainedBytes: Int {
-        manifest.checks.reduce(512) { $0 + $1.id.utf8.count + $1.summary.utf8.count + 96 }
+        manifest.checks.reduce(512) { $0 + $1.id.utf8.count + $1.summary.utf8.count + 96 } + 48 * manifest.values.count
     }
 }
 

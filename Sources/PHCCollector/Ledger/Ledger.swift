@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 internal import PHCCore
 
 /// The rows one pass writes, gathered before the commit.
@@ -5,6 +10,10 @@ struct PassWrites: Sendable {
     var devices: [DeviceRecord] = []
     var manifests: [(device: String, row: CollectorStore.ManifestRow)] = []
     var transitions: [(device: String, row: CollectorStore.TransitionRow)] = []
+    /// Series values of accepted manifests (backlog history included), at their issue time.
+    var points: [(device: String, time: Int64, value: SeriesValue)] = []
+    /// Accepted envelopes, as read, for the archive (only when archiving).
+    var archive: [(device: String, time: Int64, envelope: Data)] = []
     var rejections: [CollectorStore.Rejection] = []
     var filesSeen: [(path: String, signature: String)] = []
     var accepted = 0
@@ -37,7 +46,10 @@ struct Ledger: Sendable {
                     writes.accepted += 1
                 }
             }
-            for late in reading.late { writes.manifests.append((record.name, late)) }
+            for late in reading.late {
+                writes.manifests.append((record.name, late.row))
+                for value in late.values { writes.points.append((record.name, late.row.issuedAt, value)) }
+            }
             if let reason = reading.refusalSummary {
                 let kind = reading.refusedCount > 0 ? reading.worstKind : .unreadable
                 writes.rejections.append(
@@ -159,14 +171,16 @@ struct Ledger: Sendable {
         let manifest = verified.manifest
         let row = CollectorStore.ManifestRow(
             sequence: manifest.sequence, issuedAt: manifest.issuedAt.secondsSinceEpoch, receivedAt: now,
-            status: manifest.status, source: source)
+            status: manifest.status, source: source, expiresAt: manifest.expiresAt.secondsSinceEpoch)
         switch decide(verified, source: source, record: record) {
         case .accept: break
         case .late:
             writes.manifests.append((record.name, row))
+            for value in manifest.values { writes.points.append((record.name, row.issuedAt, value)) }
             return false
         case .unchanged, .refuse: return false
         }
+        for value in manifest.values { writes.points.append((record.name, row.issuedAt, value)) }
         let previous = Dictionary(record.checks.map { ($0.id, $0.status) }, uniquingKeysWith: { a, _ in a })
         for check in manifest.checks where previous[check.id] != check.status {
             writes.transitions.append(

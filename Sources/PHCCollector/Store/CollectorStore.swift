@@ -121,13 +121,20 @@ final class CollectorStore {
     // MARK: History
 
     /// Records an accepted manifest; one already recorded is left as it is (never counted twice).
-    func recordManifest(_ row: ManifestRow, device: String) throws {
+    /// Records an accepted manifest; returns whether it was new (a row already there is left as it is).
+    @discardableResult
+    func recordManifest(_ row: ManifestRow, device: String) throws -> Bool {
+        let before = database.totalChanges
         try database.statement(
-            "INSERT OR IGNORE INTO manifests (device, sequence, issued_at, received_at, status, source) VALUES (?,?,?,?,?,?)"
+            """
+            INSERT OR IGNORE INTO manifests (device, sequence, issued_at, received_at, status, source, expires_at)
+            VALUES (?,?,?,?,?,?,?)
+            """
         ).run([
             .text(device), .int(row.sequence), .int(row.issuedAt), .int(row.receivedAt), .text(row.status.rawValue),
-            .text(row.source.rawValue),
+            .text(row.source.rawValue), .optional(row.expiresAt),
         ])
+        return database.totalChanges > before
     }
 
     func recordTransition(_ row: TransitionRow, device: String) throws {
@@ -194,6 +201,8 @@ final class CollectorStore {
         var receivedAt: Int64
         var status: CheckStatus
         var source: ManifestSource
+        /// When the manifest stops vouching for the device (for availability); nil in rows read back.
+        var expiresAt: Int64? = nil
     }
 
     func recentManifests(device: String, limit: Int) throws -> [ManifestRow] {

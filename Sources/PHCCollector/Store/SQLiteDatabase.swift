@@ -8,6 +8,7 @@ internal import CSQLite
 /// A value to bind or read.
 enum SQLValue: Equatable {
     case int(Int64)
+    case double(Double)
     case text(String)
     case null
 
@@ -126,6 +127,9 @@ final class SQLiteDatabase {
         return value
     }
 
+    /// Rows changed by every statement so far (`sqlite3_total_changes64`).
+    var totalChanges: Int64 { sqlite3_total_changes64(handle) }
+
     var userVersion: Int {
         get {
             (try? statement("PRAGMA user_version").rows([]) { Int($0.int(0)) }.first) ?? 0
@@ -157,6 +161,7 @@ final class Statement {
             let rc: Int32
             switch value {
             case .int(let number): rc = sqlite3_bind_int64(raw, index, number)
+            case .double(let number): rc = sqlite3_bind_double(raw, index, number)
             case .text(let text): rc = csqlite_bind_text(raw, index, text, -1)
             case .null: rc = sqlite3_bind_null(raw, index)
             }
@@ -198,5 +203,7 @@ final class Statement {
         }
         func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
         func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
+        func double(_ column: Int32) -> Double { sqlite3_column_double(raw, column) }
+        func optionalDouble(_ column: Int32) -> Double? { isNull(column) ? nil : double(column) }
     }
 }

@@ -137,6 +137,55 @@ enum Schema {
             last_success_at INTEGER
         ) WITHOUT ROWID;
         """,
+        // 4: history as series, hourly and daily rollups, availability; manifests and check changes
+        // pruned by age.
+        """
+        ALTER TABLE manifests ADD COLUMN expires_at INTEGER;
+        CREATE INDEX manifests_by_time ON manifests (issued_at);
+        CREATE INDEX check_history_by_time ON check_history (issued_at);
+        CREATE TABLE series (
+            id INTEGER PRIMARY KEY,
+            device TEXT NOT NULL,
+            check_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            last_t INTEGER,
+            last_value REAL,
+            UNIQUE (device, check_id, key)
+        );
+        CREATE TABLE points (
+            series INTEGER NOT NULL,
+            t INTEGER NOT NULL,
+            value REAL NOT NULL,
+            PRIMARY KEY (series, t)
+        ) WITHOUT ROWID;
+        CREATE TABLE rollups (
+            series INTEGER NOT NULL,
+            resolution INTEGER NOT NULL,
+            t INTEGER NOT NULL,
+            min REAL NOT NULL,
+            max REAL NOT NULL,
+            sum REAL NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (series, resolution, t)
+        ) WITHOUT ROWID;
+        CREATE TABLE availability (
+            resolution INTEGER NOT NULL,
+            t INTEGER NOT NULL,
+            device TEXT NOT NULL,
+            covered INTEGER NOT NULL,
+            PRIMARY KEY (resolution, t, device)
+        ) WITHOUT ROWID;
+        CREATE TABLE device_availability (
+            device TEXT PRIMARY KEY,
+            day REAL,
+            week REAL,
+            month REAL
+        ) WITHOUT ROWID;
+        CREATE TABLE history_state (
+            key TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// Brings `database` up to the latest schema, in one transaction that holds the write lock

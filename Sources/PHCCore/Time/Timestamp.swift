@@ -108,7 +108,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     }
 
     /// Division rounding towards minus infinity, for every `a` (`Int64.min` included) and `b > 0`.
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let quotient = a / b
         return a % b != 0 && a < 0 ? quotient - 1 : quotient
     }

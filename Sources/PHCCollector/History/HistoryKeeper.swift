@@ -1,0 +1,82 @@
+internal import PHCCore
+
+/// History as series: the pass's points stored, hourly and daily rollups made once each hour and
+/// day is over, availability computed, and what is past its retention deleted, all in bounded
+/// slices so that no pass is slow because history is long.
+///
+/// Runs inside the pass's transaction (database only).
+struct HistoryKeeper: Sendable {
+    var retention: RetentionConfiguration
+    var now: Int64
+    /// Hours rolled up per pass at most (a collector that was down catches up over several passes).
+    var hoursPerPass = 2
+    /// An hour is rolled up this long after it ended: points may still be on their way.
+    static let graceSeconds: Int64 = 120
+
+    func record(_ points: [(device: String, time: Int64, value: SeriesValue)], store: CollectorStore) throws {
+        guard !points.isEmpty else { return }
+        let hours = try watermark(store)
+        let days = try store.historyState("rollup_day") ?? Timestamp.floorDiv(hours, CollectorStore.day) * CollectorStore.day
+        var ids = try store.seriesIDs()
+        for point in points {
+            let name = CollectorStore.seriesName(point.device, point.value.check, point.value.key)
+            let id: Int64
+            if let known = ids[name] {
+                id = known
+            } else {
+                id = try store.createSeries(device: point.device, check: point.value.check, key: point.value.key)
+                ids[name] = id
+            }
+            try store.recordPoint(series: id, time: point.time, value: point.value.value, rolledHours: hours, rolledDays: days)
+        }
+    }
+
+    /// Remembers how long manifests live (for availability) as they are recorded.
+    func noteLifetimes(_ lifetimes: [Int64], store: CollectorStore) throws {
+        guard let longest = lifetimes.max() else { return }
+        if longest > (try store.historyState("max_lifetime") ?? 0) {
+            try store.setHistoryState("max_lifetime", min(longest, CollectorStore.day))
+        }
+    }
+
+    /// The first hour not yet rolled up (set to the current hour the first time).
+    private func watermark(_ store: CollectorStore) throws -> Int64 {
+        if let hour = try store.historyState("rollup_hour") { return hour }
+        let hour = Timestamp.floorDiv(now, CollectorStore.hour) * CollectorStore.hour
+        try store.setHistoryState("rollup_hour", hour)
+        try store.setHistoryState("rollup_day", Timestamp.floorDiv(hour, CollectorStore.day) * CollectorStore.day)
+        return hour
+    }
+
+    /// Rolls up the hours (and days) that are over, refreshes availability, prunes a slice.
+    ///
+    /// - Returns: whether an hour was rolled up (availability changed).
+    @discardableResult
+    func compact(store: CollectorStore) throws -> Bool {
+        var hour = try watermark(store)
+        var day = try store.historyState("rollup_day") ?? Timestamp.floorDiv(hour, CollectorStore.day) * CollectorStore.day
+        let lifetime = try store.historyState("max_lifetime") ?? 900
+        var rolled = 0
+        while hour + CollectorStore.hour + Self.graceSeconds <= now, rolled < hoursPerPass {
+            try store.rollUpHour(hour)
+            try store.computeAvailability(hour: hour, lifetime: lifetime)
+            hour += CollectorStore.hour
+            rolled += 1
+            if hour >= day + CollectorStore.day {
+                try store.rollUpDay(day)
+                day += CollectorStore.day
+            }
+        }
+        if rolled > 0 {
+            try store.setHistoryState("rollup_hour", hour)
+            try store.setHistoryState("rollup_day", day)
+            try store.refreshAvailability(upTo: hour)
+        }
+        // Raw points are kept until their hour is rolled up, whatever the retention says.
+        try store.pruneHistory(
+            rawBefore: min(now.saturatingSubtract(retention.raw.wholeSeconds), hour),
+            hourlyBefore: min(now.saturatingSubtract(retention.hourly.wholeSeconds), day),
+            dailyBefore: now.saturatingSubtract(retention.daily.wholeSeconds))
+        return rolled > 0
+    }
+}

@@ -1,0 +1,281 @@
+internal import PHCCore
+
+/// A point of a chart: a bucket's minimum, average and maximum.
+struct ChartPoint: Sendable, Equatable {
+    var time: Int64
+    var min: Double
+    var average: Double
+    var max: Double
+}
+
+/// One series of one device.
+struct SeriesInfo: Sendable, Equatable {
+    var id: Int64
+    var device: String
+    var check: String
+    var key: String
+    var lastTime: Int64?
+    var lastValue: Double?
+}
+
+/// Availability of a device over the last day, week and month (0…1), nil where not yet known.
+struct Availability: Sendable, Equatable, Codable {
+    var day: Double?
+    var week: Double?
+    var month: Double?
+}
+
+extension CollectorStore {
+    static let hour: Int64 = 3600
+    static let day: Int64 = 86_400
+
+    // MARK: State
+
+    func historyState(_ key: String) throws -> Int64? {
+        try database.statement("SELECT value FROM history_state WHERE key = ?").rows([.text(key)]) { $0.int(0) }.first
+    }
+
+    func setHistoryState(_ key: String, _ value: Int64) throws {
+        try database.statement("INSERT OR REPLACE INTO history_state (key, value) VALUES (?,?)").run([
+            .text(key), .int(value),
+        ])
+    }
+
+    // MARK: Series and points
+
+    /// Every series id by device, check and key.
+    func seriesIDs() throws -> [String: Int64] {
+        let rows = try database.statement("SELECT id, device, check_id, key FROM series").rows([]) { row in
+            (Self.seriesName(row.text(1), row.text(2), row.text(3)), row.int(0))
+        }
+        return Dictionary(rows, uniquingKeysWith: { a, _ in a })
+    }
+
+    static func seriesName(_ device: String, _ check: String, _ key: String) -> String {
+        "\(device)\u{1F}\(check)\u{1F}\(key)"
+    }
+
+    func createSeries(device: String, check: String, key: String) throws -> Int64 {
+        try database.statement("INSERT OR IGNORE INTO series (device, check_id, key) VALUES (?,?,?)").run([
+            .text(device), .text(check), .text(key),
+        ])
+        return try database.statement("SELECT id FROM series WHERE device = ? AND check_id = ? AND key = ?").rows([
+            .text(device), .text(check), .text(key),
+        ]) { $0.int(0) }.first ?? 0
+    }
+
+    /// Stores a point (a point already there is kept). A point in an hour (or day) already rolled up
+    /// goes into its rollup at once, so late history (a backlog) is counted too, and once.
+    func recordPoint(series: Int64, time: Int64, value: Double, rolledHours: Int64, rolledDays: Int64) throws {
+        let before = database.totalChanges
+        try database.statement("INSERT OR IGNORE INTO points (series, t, value) VALUES (?,?,?)").run([
+            .int(series), .int(time), .double(value),
+        ])
+        guard database.totalChanges > before else { return }
+        try database.statement(
+            "UPDATE series SET last_t = ?, last_value = ? WHERE id = ? AND (last_t IS NULL OR last_t <= ?)"
+        ).run([.int(time), .double(value), .int(series), .int(time)])
+        if time < rolledHours { try addToRollup(series: series, resolution: Self.hour, time: time, value: value) }
+        if time < rolledDays { try addToRollup(series: series, resolution: Self.day, time: time, value: value) }
+    }
+
+    private func addToRollup(series: Int64, resolution: Int64, time: Int64, value: Double) throws {
+        try database.statement(
+            """
+            INSERT INTO rollups (series, resolution, t, min, max, sum, count) VALUES (?,?,?,?,?,?,1)
+            ON CONFLICT (series, resolution, t) DO UPDATE SET min = min(min, excluded.min),
+            max = max(max, excluded.max), sum = sum + excluded.sum, count = count + 1
+            """
+        ).run([
+            .int(series), .int(resolution), .int(Timestamp.floorDiv(time, resolution) * resolution), .double(value),
+            .double(value), .double(value),
+        ])
+    }
+
+    // MARK: Rollups
+
+    /// Aggregates the raw points of the hour starting at `start` into hourly rollups.
+    func rollUpHour(_ start: Int64) throws {
+        try database.statement(
+            """
+            INSERT INTO rollups (series, resolution, t, min, max, sum, count)
+            SELECT p.series, \(Self.hour), ?, min(p.value), max(p.value), sum(p.value), count(*)
+            FROM series s JOIN points p ON p.series = s.id AND p.t >= ? AND p.t < ? GROUP BY p.series
+            ON CONFLICT (series, resolution, t) DO UPDATE SET min = min(min, excluded.min),
+            max = max(max, excluded.max), sum = sum + excluded.sum, count = count + excluded.count
+            """
+        ).run([.int(start), .int(start), .int(start + Self.hour)])
+    }
+
+    /// Aggregates the hourly rollups of the day starting at `start` into daily ones.
+    func rollUpDay(_ start: Int64) throws {
+        try database.statement(
+            """
+            INSERT INTO rollups (series, resolution, t, min, max, sum, count)
+            SELECT r.series, \(Self.day), ?, min(r.min), max(r.max), sum(r.sum), sum(r.count)
+            FROM series s JOIN rollups r ON r.series = s.id AND r.resolution = \(Self.hour) AND r.t >= ? AND r.t < ?
+            GROUP BY r.series
+            ON CONFLICT (series, resolution, t) DO UPDATE SET min = min(min, excluded.min),
+            max = max(max, excluded.max), sum = sum + excluded.sum, count = count + excluded.count
+            """
+        ).run([.int(start), .int(start), .int(start + Self.day)])
+        try database.statement(
+            """
+            INSERT OR REPLACE INTO availability (resolution, t, device, covered)
+            SELECT \(Self.day), ?, device, sum(covered) FROM availability
+            WHERE resolution = \(Self.hour) AND t >= ? AND t < ? GROUP BY device
+            """
+        ).run([.int(start), .int(start), .int(start + Self.day)])
+    }
+
+    /// The seconds of the hour starting at `start` each device was covered by a valid, unexpired
+    /// manifest (the union of `issued_at…expires_at`), from manifests issued at most `lifetime` before it.
+    func computeAvailability(hour start: Int64, lifetime: Int64) throws {
+        let end = start + Self.hour
+        let rows = try database.statement(
+            """
+            SELECT device, issued_at, expires_at FROM manifests WHERE issued_at >= ? AND issued_at < ?
+            AND expires_at IS NOT NULL ORDER BY device, issued_at
+            """
+        ).rows([.int(start.saturatingSubtract(lifetime)), .int(end)]) { ($0.text(0), $0.int(1), $0.int(2)) }
+        var covered: [String: Int64] = [:]
+        var reach: [String: Int64] = [:]  // how far each device is covered so far, in this hour
+        for (device, issued, expires) in rows {
+            let from = max(start, issued, reach[device] ?? start)
+            let to = min(end, expires)
+            guard to > from else { continue }
+            covered[device, default: 0] += to - from
+            reach[device] = to
+        }
+        for (device, seconds) in covered {
+            try database.statement(
+                "INSERT OR REPLACE INTO availability (resolution, t, device, covered) VALUES (\(Self.hour),?,?,?)"
+            ).run([.int(start), .text(device), .int(seconds)])
+        }
+    }
+
+    /// Recomputes each device's availability over the last day, week and month (as of the last
+    /// rolled hour `upTo`), counting from when the device was first covered.
+    func refreshAvailability(upTo: Int64) throws {
+        func sums(_ resolution: Int64, from: Int64, to: Int64) throws -> [String: Int64] {
+            Dictionary(
+                try database.statement(
+                    """
+                    SELECT device, sum(covered) FROM availability WHERE resolution = ? AND t >= ? AND t < ?
+                    GROUP BY device
+                    """
+                ).rows([.int(resolution), .int(from), .int(to)]) { ($0.text(0), $0.int(1)) },
+                uniquingKeysWith: { a, _ in a })
+        }
+        let firsts = Dictionary(
+            try database.statement("SELECT device, min(t) FROM availability WHERE resolution = \(Self.hour) GROUP BY device")
+                .rows([]) { ($0.text(0), $0.int(1)) }, uniquingKeysWith: { a, _ in a })
+        let today = Timestamp.floorDiv(upTo, Self.day) * Self.day
+        let day = try sums(Self.hour, from: upTo - Self.day, to: upTo)
+        func window(_ days: Int64) throws -> [String: Int64] {
+            var total = try sums(Self.day, from: today - days * Self.day + Self.day, to: today)
+            for (device, seconds) in try sums(Self.hour, from: today, to: upTo) { total[device, default: 0] += seconds }
+            return total
+        }
+        let week = try window(7)
+        let month = try window(30)
+        for (device, first) in firsts {
+            func share(_ seconds: Int64?, _ span: Int64) -> SQLValue {
+                let counted = min(span, upTo - first)
+                guard counted > 0 else { return .null }
+                return .double(min(1, Double(seconds ?? 0) / Double(counted)))
+            }
+            try database.statement(
+                "INSERT OR REPLACE INTO device_availability (device, day, week, month) VALUES (?,?,?,?)"
+            ).run([
+                .text(device), share(day[device], Self.day), share(week[device], 7 * Self.day),
+                share(month[device], 30 * Self.day),
+            ])
+        }
+    }
+
+    func availability() throws -> [String: Availability] {
+        Dictionary(
+            try database.statement("SELECT device, day, week, month FROM device_availability").rows([]) { row in
+                (row.text(0), Availability(day: row.optionalDouble(1), week: row.optionalDouble(2), month: row.optionalDouble(3)))
+            }, uniquingKeysWith: { a, _ in a })
+    }
+
+    // MARK: Retention
+
+    /// Deletes history past its retention, for the next `slice` series (a cursor goes round them), and
+    /// at most `slice` old manifests, check changes and availability rows: bounded work per pass.
+    func pruneHistory(rawBefore: Int64, hourlyBefore: Int64, dailyBefore: Int64, slice: Int = 2_000) throws {
+        let cursor = try historyState("prune_cursor") ?? 0
+        let ids = try database.statement("SELECT id FROM series WHERE id > ? ORDER BY id LIMIT ?").rows([
+            .int(cursor), .int(Int64(slice)),
+        ]) { $0.int(0) }
+        for id in ids {
+            try database.statement("DELETE FROM points WHERE series = ? AND t < ?").run([.int(id), .int(rawBefore)])
+            try database.statement("DELETE FROM rollups WHERE series = ? AND resolution = ? AND t < ?").run([
+                .int(id), .int(Self.hour), .int(hourlyBefore),
+            ])
+            try database.statement("DELETE FROM rollups WHERE series = ? AND resolution = ? AND t < ?").run([
+                .int(id), .int(Self.day), .int(dailyBefore),
+            ])
+        }
+        try setHistoryState("prune_cursor", ids.count < slice ? 0 : (ids.last ?? 0))
+        let limit = Int64(slice * 10)
+        try database.statement(
+            """
+            DELETE FROM manifests WHERE (device, sequence) IN
+            (SELECT device, sequence FROM manifests WHERE issued_at < ? LIMIT ?)
+            """
+        ).run([.int(rawBefore), .int(limit)])
+        try database.statement(
+            """
+            DELETE FROM check_history WHERE (device, check_id, sequence) IN
+            (SELECT device, check_id, sequence FROM check_history WHERE issued_at < ? LIMIT ?)
+            """
+        ).run([.int(hourlyBefore), .int(limit)])
+        for (resolution, before) in [(Self.hour, hourlyBefore), (Self.day, dailyBefore)] {
+            try database.statement(
+                """
+                DELETE FROM availability WHERE (resolution, t, device) IN
+                (SELECT resolution, t, device FROM availability WHERE resolution = ? AND t < ? LIMIT ?)
+                """
+            ).run([.int(resolution), .int(before), .int(limit)])
+        }
+    }
+
+    // MARK: Reading
+
+    func series(device: String? = nil) throws -> [SeriesInfo] {
+        let sql =
+            "SELECT id, device, check_id, key, last_t, last_value FROM series"
+            + (device == nil ? "" : " WHERE device = ?") + " ORDER BY device, check_id, key"
+        return try database.statement(sql).rows(device.map { [.text($0)] } ?? []) { row in
+            SeriesInfo(
+                id: row.int(0), device: row.text(1), check: row.text(2), key: row.text(3), lastTime: row.optionalInt(4),
+                lastValue: row.optionalDouble(5))
+        }
+    }
+
+    /// Raw points of `series` from `from`, in buckets of `bucket` seconds.
+    func chart(series: Int64, from: Int64, bucket: Int64) throws -> [ChartPoint] {
+        try database.statement(
+            """
+            SELECT (t / ?) * ?, min(value), avg(value), max(value) FROM points WHERE series = ? AND t >= ?
+            GROUP BY t / ? ORDER BY 1
+            """
+        ).rows([.int(bucket), .int(bucket), .int(series), .int(from), .int(bucket)]) { row in
+            ChartPoint(time: row.int(0), min: row.double(1), average: row.double(2), max: row.double(3))
+        }
+    }
+
+    /// Rollups of `series` at `resolution` from `from`.
+    func rollups(series: Int64, resolution: Int64, from: Int64) throws -> [ChartPoint] {
+        try database.statement(
+            "SELECT t, min, sum, count, max FROM rollups WHERE series = ? AND resolution = ? AND t >= ? ORDER BY t"
+        ).rows([.int(series), .int(resolution), .int(from)]) { row in
+            ChartPoint(
+                time: row.int(0), min: row.double(1), average: row.double(2) / Double(max(1, row.int(3))),
+                max: row.double(4))
+        }
+    }
+}
