@@ -168,7 +168,8 @@ public struct Collector: Sendable {
             // History: the series values, then rollups, availability and retention, in bounded slices.
             let history = HistoryKeeper(retention: configuration.retention, now: now)
             try history.noteLifetimes(
-                writes.manifests.compactMap { entry in entry.row.expiresAt.map { $0 - entry.row.issuedAt } }, store: store)
+                writes.manifests.compactMap { entry in entry.row.expiresAt.map { $0 - entry.row.issuedAt } },
+                store: store)
             try history.record(writes.points, store: store)
             try history.compact(store: store)
             for rejection in writes.rejections { try store.recordRejection(rejection) }

@@ -34,7 +34,8 @@ final class FleetFixture: @unchecked Sendable {
     func envelope(
         _ device: String, sequence: Int64? = nil, statuses: [String: CheckStatus] = ["system": .ok],
         signer: String? = nil,
-        issuedAt: Timestamp? = nil, summary: String? = nil, status: CheckStatus? = nil
+        issuedAt: Timestamp? = nil, summary: String? = nil, status: CheckStatus? = nil,
+        observations: [String: ObservationValue] = [:], interval: Int64 = 60
     ) throws -> Data {
         let statuses = status.map { ["system": $0] } ?? statuses
         let sequence = sequence ?? (sequences[device, default: 0] + 1)
@@ -42,11 +43,12 @@ final class FleetFixture: @unchecked Sendable {
         let issued = issuedAt ?? clock
         let manifest = Manifest(
             device: device, agent: AgentInfo(version: "0.1.0", os: "Fedora Linux 41", kernel: "6.11.4"),
-            sequence: sequence, issuedAt: issued, expiresAt: issued + 180, intervalS: 60, bootID: "boot",
+            sequence: sequence, issuedAt: issued, expiresAt: issued + 3 * interval, intervalS: interval, bootID: "boot",
             checks: statuses.sorted { $0.key < $1.key }.map { id, status in
                 CheckResult(
                     id: id, kind: String(id.prefix { $0 != ":" }), status: status,
-                    summary: summary ?? "\(id) is \(status.rawValue)")
+                    summary: summary ?? "\(id) is \(status.rawValue)",
+                    observations: id.hasPrefix("gpu") ? observations : [:])
             })
         return try DSSEEnvelope.sign(
             payload: try manifest.encoded(), payloadType: Manifest.payloadType, with: key(signer ?? device)

@@ -16,7 +16,8 @@ struct HistoryKeeper: Sendable {
     func record(_ points: [(device: String, time: Int64, value: SeriesValue)], store: CollectorStore) throws {
         guard !points.isEmpty else { return }
         let hours = try watermark(store)
-        let days = try store.historyState("rollup_day") ?? Timestamp.floorDiv(hours, CollectorStore.day) * CollectorStore.day
+        let days =
+            try store.historyState("rollup_day") ?? Timestamp.floorDiv(hours, CollectorStore.day) * CollectorStore.day
         var ids = try store.seriesIDs()
         for point in points {
             let name = CollectorStore.seriesName(point.device, point.value.check, point.value.key)
@@ -27,7 +28,8 @@ struct HistoryKeeper: Sendable {
                 id = try store.createSeries(device: point.device, check: point.value.check, key: point.value.key)
                 ids[name] = id
             }
-            try store.recordPoint(series: id, time: point.time, value: point.value.value, rolledHours: hours, rolledDays: days)
+            try store.recordPoint(
+                series: id, time: point.time, value: point.value.value, rolledHours: hours, rolledDays: days)
         }
     }
 
@@ -54,7 +56,8 @@ struct HistoryKeeper: Sendable {
     @discardableResult
     func compact(store: CollectorStore) throws -> Bool {
         var hour = try watermark(store)
-        var day = try store.historyState("rollup_day") ?? Timestamp.floorDiv(hour, CollectorStore.day) * CollectorStore.day
+        var day =
+            try store.historyState("rollup_day") ?? Timestamp.floorDiv(hour, CollectorStore.day) * CollectorStore.day
         let lifetime = try store.historyState("max_lifetime") ?? 900
         var rolled = 0
         while hour + CollectorStore.hour + Self.graceSeconds <= now, rolled < hoursPerPass {

@@ -55,7 +55,8 @@ struct ManifestHead: Decodable, Sendable {
             values = []
             let container = try decoder.container(keyedBy: Key.self)
             guard container.contains(Key(stringValue: "observations")),
-                let observations = try? container.nestedContainer(keyedBy: Key.self, forKey: Key(stringValue: "observations"))
+                let observations = try? container.nestedContainer(
+                    keyedBy: Key.self, forKey: Key(stringValue: "observations"))
             else { return }
             for key in observations.allKeys where SeriesKeys.contains(key.stringValue) {
                 if let value = try? observations.decode(Double.self, forKey: key), value.isFinite {

@@ -167,9 +167,16 @@ extension CollectorStore {
                 ).rows([.int(resolution), .int(from), .int(to)]) { ($0.text(0), $0.int(1)) },
                 uniquingKeysWith: { a, _ in a })
         }
-        let firsts = Dictionary(
-            try database.statement("SELECT device, min(t) FROM availability WHERE resolution = \(Self.hour) GROUP BY device")
-                .rows([]) { ($0.text(0), $0.int(1)) }, uniquingKeysWith: { a, _ in a })
+        // When each device was first covered: kept, since the rows it was found in are pruned.
+        var firsts = Dictionary(
+            try database.statement("SELECT device, first_covered FROM device_availability").rows([]) {
+                ($0.text(0), $0.int(1))
+            }, uniquingKeysWith: { a, _ in a })
+        for (device, first) in try database.statement(
+            "SELECT device, min(t) FROM availability WHERE resolution = \(Self.hour) GROUP BY device"
+        ).rows([], { ($0.text(0), $0.int(1)) }) {
+            firsts[device] = min(firsts[device] ?? first, first)
+        }
         let today = Timestamp.floorDiv(upTo, Self.day) * Self.day
         let day = try sums(Self.hour, from: upTo - Self.day, to: upTo)
         func window(_ days: Int64) throws -> [String: Int64] {
@@ -186,9 +193,9 @@ extension CollectorStore {
                 return .double(min(1, Double(seconds ?? 0) / Double(counted)))
             }
             try database.statement(
-                "INSERT OR REPLACE INTO device_availability (device, day, week, month) VALUES (?,?,?,?)"
+                "INSERT OR REPLACE INTO device_availability (device, first_covered, day, week, month) VALUES (?,?,?,?,?)"
             ).run([
-                .text(device), share(day[device], Self.day), share(week[device], 7 * Self.day),
+                .text(device), .int(first), share(day[device], Self.day), share(week[device], 7 * Self.day),
                 share(month[device], 30 * Self.day),
             ])
         }
@@ -197,7 +204,10 @@ extension CollectorStore {
     func availability() throws -> [String: Availability] {
         Dictionary(
             try database.statement("SELECT device, day, week, month FROM device_availability").rows([]) { row in
-                (row.text(0), Availability(day: row.optionalDouble(1), week: row.optionalDouble(2), month: row.optionalDouble(3)))
+                (
+                    row.text(0),
+                    Availability(day: row.optionalDouble(1), week: row.optionalDouble(2), month: row.optionalDouble(3))
+                )
             }, uniquingKeysWith: { a, _ in a })
     }
 

@@ -177,6 +177,7 @@ enum Schema {
         ) WITHOUT ROWID;
         CREATE TABLE device_availability (
             device TEXT PRIMARY KEY,
+            first_covered INTEGER NOT NULL,
             day REAL,
             week REAL,
             month REAL

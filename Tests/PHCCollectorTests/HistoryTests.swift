@@ -1,0 +1,104 @@
+import Foundation
+import Logging
+import PHCConfig
+import PHCCore
+import PHCTestSupport
+import Testing
+
+@testable import PHCCollector
+
+/// Series, rollups, availability and retention over simulated days.
+@Suite("History: series, rollups, availability, retention")
+struct HistoryTests {
+    /// Three simulated days, one manifest every 10 minutes per device. armitage's GPU temperature in
+    /// minute m of an hour is 40 + m/10 (so 40…45 each hour); wintermute is off from 06:00 to 12:00 on day 1.
+    @Test("raw points past their window are gone; hourly and daily aggregates and availability are right")
+    func simulatedDays() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        let start = Timestamp(rfc3339: "2026-11-20T00:00:00Z")!
+        fleet.clock = start
+        try fleet.publish("armitage")
+        try fleet.publish("wintermute")
+        let configuration = try fleet.configuration(extra: "retention: {raw: 1d, hourly: 2d, daily: 30d}\n")
+        let gap = (start.secondsSinceEpoch + 86_400 + 6 * 3600)..<(start.secondsSinceEpoch + 86_400 + 12 * 3600)
+        let end = start.secondsSinceEpoch + 3 * 86_400 + 1800
+        var time = start.secondsSinceEpoch + 600
+        while time <= end {
+            fleet.clock = Timestamp(secondsSinceEpoch: time)
+            let minute = (time % 3600) / 60
+            let temperature = 40 + Double(minute / 10)
+            try fleet.publish(
+                "armitage",
+                data: try fleet.envelope(
+                    "armitage", statuses: ["gpu:0": .ok], observations: ["temperature_c": .double(temperature)],
+                    interval: 600))
+            if !gap.contains(time) {
+                try fleet.publish(
+                    "wintermute",
+                    data: try fleet.envelope(
+                        "wintermute", statuses: ["gpu:0": .ok], observations: ["temperature_c": .int(60)], interval: 600
+                    ))
+            }
+            _ = try fleet.collector(configuration, at: Timestamp(secondsSinceEpoch: time + 5)).pass()
+            time += 600
+        }
+        let store = try fleet.store(configuration)
+        let series = try #require(try store.series(device: "armitage").first { $0.key == "temperature_c" })
+        #expect(series.check == "gpu:0" && series.lastValue != nil)
+
+        // Raw: only the last day (and the hour not yet rolled up).
+        let raw = try store.chart(series: series.id, from: 0, bucket: 600)
+        let oldest = try #require(raw.first?.time)
+        #expect(oldest >= end - 86_400 - 3600, "raw points past retention.raw are gone")
+        // Hourly: min/avg/max of 40, 41, 42, 43, 44, 45 (one point at each ten minutes).
+        let hourly = try store.rollups(series: series.id, resolution: 3600, from: 0)
+        #expect(hourly.count >= 24 && hourly.count <= 2 * 24 + 2, "hourly kept two days: \(hourly.count)")
+        let full = hourly.filter { $0.time > start.secondsSinceEpoch + 3600 }
+        #expect(full.allSatisfy { $0.min == 40 && $0.max == 45 && abs($0.average - 42.5) < 1e-9 }, "\(full.prefix(3))")
+        #expect(try #require(hourly.first).time >= end - 2 * 86_400 - 3600, "hourly past retention.hourly are gone")
+        // Daily: every full day, from the hourly ones.
+        let daily = try store.rollups(series: series.id, resolution: 86_400, from: 0)
+        #expect(daily.map(\.time) == (0..<3).map { start.secondsSinceEpoch + $0 * 86_400 })
+        #expect(daily.dropFirst().allSatisfy { $0.min == 40 && $0.max == 45 && abs($0.average - 42.5) < 1e-9 })
+
+        // Availability: day 1 of wintermute lost 06:20 to 12:00 (its 05:50 manifest was valid for 30 minutes).
+        let days = try store.database.statement(
+            "SELECT t, covered FROM availability WHERE resolution = 86400 AND device = 'wintermute' ORDER BY t"
+        ).rows([]) { ($0.int(0), $0.int(1)) }
+        let day1 = try #require(days.first { $0.0 == start.secondsSinceEpoch + 86_400 })
+        #expect(day1.1 == 24 * 3600 - (5 * 3600 + 40 * 60), "covered \(day1.1) s of day 1")
+        let availability = try store.availability()
+        #expect(availability["armitage"]?.day == 1)
+        let week = try #require(availability["wintermute"]?.week)
+        #expect(abs(week - (1 - 5.67 / (3 * 24))) < 0.02, "\(week)")
+    }
+
+    @Test("backlog lines are history too: late points land in their hour's rollup, counted once")
+    func backlogHistory() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        let start = Timestamp(rfc3339: "2026-11-20T00:00:00Z")!
+        fleet.clock = start + 3 * 3600
+        let lines = try (1...6).map { index in
+            try fleet.envelope(
+                "armitage", sequence: Int64(index), statuses: ["gpu:0": .ok], issuedAt: start + Int64(index) * 600,
+                observations: ["temperature_c": .int(Int64(50 + index))])
+        }
+        try fleet.publish("armitage", data: try fleet.envelope("armitage", sequence: 7, statuses: ["gpu:0": .ok]))
+        let configuration = try fleet.configuration()
+        _ = try fleet.collector(configuration).pass()  // sequence 7 first: the backlog arrives late
+        try AtomicFile.write(
+            try Gzip.compress(Data(lines.map { $0 + [10] }.joined())),
+            to: fleet.devicesDir + "/armitage/_health/backlog-1-6.jsonl.gz")
+        try fleet.publish("armitage", data: try fleet.envelope("armitage", sequence: 8, statuses: ["gpu:0": .ok]))
+        for _ in 0..<3 { _ = try fleet.collector(configuration).pass() }
+        let store = try fleet.store(configuration)
+        let series = try #require(try store.series(device: "armitage").first { $0.key == "temperature_c" })
+        let hourly = try store.rollups(series: series.id, resolution: 3600, from: 0)
+        #expect(hourly.map(\.time) == [start.secondsSinceEpoch, start.secondsSinceEpoch + 3600])
+        #expect(hourly.first?.min == 51 && hourly.first?.max == 55 && hourly.first?.average == 53)
+        #expect(hourly.last?.average == 56)
+        #expect(try store.count("manifests") == 8)
+    }
+}
