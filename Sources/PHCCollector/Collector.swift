@@ -116,8 +116,9 @@ public struct Collector: Sendable {
         let verifying = Monotonic.nanoseconds()
         let limit = configuration.maxManifestBytes
         let budget = ReadBudget(limit: readBudget.perPass, perDevice: readBudget.perDevice)
+        let keep = configuration.archive
         let evidence = ManifestVerifier.parallelMap(works) { work in
-            DeviceEvidence.read(work, limit: limit, budget: budget, now: now)
+            DeviceEvidence.read(work, limit: limit, budget: budget, now: now, keep: keep)
         }
         let deferred = evidence.filter(\.deferred).count
         if deferred > 0 {
@@ -139,6 +140,17 @@ public struct Collector: Sendable {
         }
         for rejection in writes.rejections {
             logger.warning("rejected \(rejection.path): \(InertText.clipped(rejection.reason, to: 300))")
+        }
+
+        // The archive is written before the commit: a crash in between archives an envelope twice,
+        // never loses one. Old day files go once a day.
+        if configuration.archive {
+            let archive = EnvelopeArchive(database: configuration.database)
+            do { try archive.append(writes.archive) } catch { logger.error("\(error.description)") }
+            let today = Timestamp.floorDiv(now, 86_400)
+            if (try store.historyState("archive_pruned")) != today {
+                archive.prune(before: now.saturatingSubtract(configuration.retention.daily.wholeSeconds))
+            }
         }
 
         // 5. One commit: alert evaluation, routing into the outbox, and the pass's rows together.
@@ -172,6 +184,7 @@ public struct Collector: Sendable {
                 store: store)
             try history.record(writes.points, store: store)
             try history.compact(store: store)
+            if configuration.archive { try store.setHistoryState("archive_pruned", Timestamp.floorDiv(now, 86_400)) }
             for rejection in writes.rejections { try store.recordRejection(rejection) }
             for (path, signature) in writes.filesSeen { try store.setFileSignature(path, signature) }
             for alert in changes.save { try store.save(alert) }
@@ -228,12 +241,25 @@ public struct Collector: Sendable {
         return router.route(routed, groups: groups)
     }
 
-    /// One pass, then delivery of what is due (the pass's own notifications and any retries).
+    /// One pass, then delivery of what is due (the pass's own notifications and any retries), then
+    /// publishing into `publish_dir`.
     ///
-    /// - Throws: what ``pass()`` throws; a receiver that fails is never an error of the run.
-    public func run() async throws -> (pass: PassSummary, delivery: DeliverySummary) {
+    /// - Returns: what the pass and the delivery did, and why publishing failed if it did.
+    /// - Throws: what ``pass()`` throws; a receiver that fails, or a publish folder that cannot be
+    ///   written, is never an error of the run.
+    public func run() async throws -> (pass: PassSummary, delivery: DeliverySummary, publishProblem: String?) {
+        let started = Monotonic.nanoseconds()
         let summary = try pass()
-        return (summary, try await deliver())
+        let delivery = try await deliver()
+        var problem: String?
+        do {
+            try Publisher(configuration: configuration, host: host, clock: clock).publish(
+                passMilliseconds: Monotonic.millisecondsSince(started))
+        } catch {
+            problem = "publishing into \(configuration.publishDir) failed: \(error)"
+            logger.error("\(problem!)")
+        }
+        return (summary, delivery, problem)
     }
 
     /// Sends the notifications that are due (between passes too: `run --every` calls it as retries fall due).

@@ -85,7 +85,7 @@ extension PHCCollectorCommand {
             repeat {
                 let started = Monotonic.nanoseconds()
                 do {
-                    let (summary, delivery) = try await collector.run()
+                    let (summary, delivery, _) = try await collector.run()
                     print(
                         "pass: \(summary.devices) devices, \(summary.accepted) manifests accepted, "
                             + "\(summary.rejected) refused, \(summary.unchanged) unchanged, "
@@ -119,12 +119,15 @@ extension PHCCollectorCommand {
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "report",
-            abstract: "Print the fleet (or one device with its history): text, json or markdown.",
-            discussion: "Text is coloured only on a terminal (and never with NO_COLOR set).")
+            abstract: "Print the fleet (or one device with its history): text, json, markdown or html.",
+            discussion: """
+                Text is coloured, and a device's series drawn as sparklines, only on a terminal (colour never \
+                with NO_COLOR set). html is the page published as index.html.
+                """)
 
         @OptionGroup var options: CollectorOptions
 
-        @Option(help: ArgumentHelp("text, json or markdown.", valueName: "format"))
+        @Option(help: ArgumentHelp("text, json, markdown or html.", valueName: "format"))
         var format: String = "text"
 
         @Argument(help: "One device, with its checks, recent manifests, check changes and refusals.")
@@ -132,16 +135,23 @@ extension PHCCollectorCommand {
 
         func validate() throws {
             guard ReportRenderer.Format(rawValue: format) != nil else {
-                throw ValidationError("--format must be text, json or markdown")
+                throw ValidationError("--format must be text, json, markdown or html")
             }
         }
 
         func run() async throws {
             let configuration = try options.load()
             do {
+                if format == "html" && device == nil {
+                    print(try Publisher.page(configuration: configuration), terminator: "")
+                    return
+                }
                 let report = try FleetReport.build(configuration: configuration, device: device)
-                let colour = isatty(1) == 1 && getenv("NO_COLOR") == nil
-                print(ReportRenderer.render(report, format: ReportRenderer.Format(rawValue: format)!, colour: colour))
+                let tty = isatty(1) == 1
+                let colour = tty && getenv("NO_COLOR") == nil
+                print(
+                    ReportRenderer.render(
+                        report, format: ReportRenderer.Format(rawValue: format)!, colour: colour, sparklines: tty))
             } catch {
                 throw fail(String(describing: error))
             }

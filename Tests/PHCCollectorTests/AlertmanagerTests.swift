@@ -38,9 +38,11 @@ final class RealAlertmanager: @unchecked Sendable {
                   - url: \(webhook)
                     send_resolved: true
             """)
-        process.executableURL = URL(fileURLWithPath: Self.binary ?? "/usr/bin/prometheus-alertmanager")
+        // Under timeout(1): should this test process die before it stops Alertmanager, it still ends.
+        process.executableURL = URL(fileURLWithPath: Command.which("timeout") ?? "/usr/bin/timeout")
         process.arguments = [
-            "--config.file=\(config)", "--storage.path=\(directory.file("data"))",
+            "-s", "KILL", "120", Self.binary ?? "/usr/bin/prometheus-alertmanager", "--config.file=\(config)",
+            "--storage.path=\(directory.file("data"))",
             "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=", "--log.level=warn",
         ]
         process.standardOutput = FileHandle.nullDevice
@@ -69,8 +71,13 @@ final class RealAlertmanager: @unchecked Sendable {
         return try JSONSerialization.jsonObject(with: response.body) as? [[String: Any]] ?? []
     }
 
+    /// SIGKILL to Alertmanager and to timeout(1). (SIGTERM would not do: a child Foundation starts from
+    /// a Swift concurrency thread inherits a blocked signal mask.)
     func stop() {
-        kill(process.processIdentifier, SIGKILL)
+        let pid = process.processIdentifier
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        for child in children.split(separator: " ").compactMap({ Int32($0) }) { kill(child, SIGKILL) }
+        kill(pid, SIGKILL)
         directory.remove()
     }
 

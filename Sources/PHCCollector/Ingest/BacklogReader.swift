@@ -52,6 +52,8 @@ final class ReadBudget: Sendable {
 struct LateEntry: Sendable, Equatable {
     var row: CollectorStore.ManifestRow
     var values: [SeriesValue]
+    /// The envelope, when archiving.
+    var envelope: Data?
 }
 
 /// A line of a backlog that was refused.
@@ -121,7 +123,7 @@ enum BacklogReader {
     ///     stops and the file is read again next pass.
     static func read(
         _ file: FileRef, folder: String, trusted: [PublicKey], baseline: Int64?, lineLimit: Int,
-        deviceAllowance: Int, budget: ReadBudget, receivedAt: Int64
+        deviceAllowance: Int, budget: ReadBudget, receivedAt: Int64, keep: Bool = false
     ) -> (BacklogReading, held: Int) {
         var reading = BacklogReading(file: file)
         var held = 0
@@ -156,7 +158,7 @@ enum BacklogReader {
                     return true
                 case .line(let data): envelope = data
                 }
-                switch ManifestVerifier.verify(envelope: envelope, folder: folder, trusted: trusted) {
+                switch ManifestVerifier.verify(envelope: envelope, folder: folder, trusted: trusted, keep: keep) {
                 case .rejected(let kind, let reason, let sequence):
                     refuse(kind, reason, sequence: sequence)
                 case .verified(let verified):
@@ -168,8 +170,8 @@ enum BacklogReader {
                                     sequence: head.sequence, issuedAt: head.issuedAt.secondsSinceEpoch,
                                     receivedAt: receivedAt, status: head.status, source: .backlog,
                                     expiresAt: head.expiresAt.secondsSinceEpoch),
-                                values: head.values))
-                        held += 64 + 48 * head.values.count
+                                values: head.values, envelope: verified.envelope))
+                        held += 64 + 48 * head.values.count + (verified.envelope?.count ?? 0)
                         return true
                     }
                     let size = verified.retainedBytes

@@ -41,7 +41,9 @@ struct DeviceEvidence: Sendable {
     var deferred = false
 
     /// Reads and verifies what `work` names, within the device's and the pass's memory budget.
-    static func read(_ work: DeviceWork, limit: Int, budget: ReadBudget, now: Int64) -> DeviceEvidence {
+    static func read(_ work: DeviceWork, limit: Int, budget: ReadBudget, now: Int64, keep: Bool = false)
+        -> DeviceEvidence
+    {
         var evidence = DeviceEvidence(work: work)
         guard !work.isEmpty else { return evidence }
         // Once the pass is over budget, whole devices wait for the next pass.
@@ -53,7 +55,7 @@ struct DeviceEvidence: Sendable {
         for backlog in work.backlogs {
             let (reading, cost) = BacklogReader.read(
                 backlog, folder: work.folder.name, trusted: work.trusted, baseline: work.baseline, lineLimit: limit,
-                deviceAllowance: budget.perDevice - held, budget: budget, receivedAt: now)
+                deviceAllowance: budget.perDevice - held, budget: budget, receivedAt: now, keep: keep)
             held += cost
             evidence.backlogs.append(reading)
             guard reading.complete else {

@@ -44,10 +44,13 @@ struct VerifiedManifest: Sendable {
     var keyID: String
     /// SHA-256 of the payload, to tell a re-written identical file from a replay.
     var digest: String
+    /// The envelope as read, when the pass archives envelopes.
+    var envelope: Data?
 
     /// About how many bytes this value holds, for the pass's memory budget.
     var retainedBytes: Int {
         manifest.checks.reduce(512) { $0 + $1.id.utf8.count + $1.summary.utf8.count + 96 } + 48 * manifest.values.count
+            + (envelope?.count ?? 0)
     }
 }
 
@@ -67,7 +70,8 @@ enum Verdict: Sendable {
 /// Reads and verifies envelopes, in parallel across the cores.
 enum ManifestVerifier {
     /// Verifies one envelope found in `folder`'s folder with `trusted` keys.
-    static func verify(envelope data: Data, folder: String, trusted: [PublicKey]) -> Verdict {
+    /// - Parameter keep: keep the envelope's bytes in the verdict (for the archive).
+    static func verify(envelope data: Data, folder: String, trusted: [PublicKey], keep: Bool = false) -> Verdict {
         let envelope: DSSEEnvelope
         do {
             envelope = try DSSEEnvelope.decode(data)
@@ -104,11 +108,13 @@ enum ManifestVerifier {
                     + "found in the folder of \(folder)",
                 sequence: manifest.sequence)
         }
-        return .verified(VerifiedManifest(manifest: manifest, keyID: key.keyID, digest: Digest.sha256Hex(payload)))
+        return .verified(
+            VerifiedManifest(
+                manifest: manifest, keyID: key.keyID, digest: Digest.sha256Hex(payload), envelope: keep ? data : nil))
     }
 
     /// Reads a capped file and verifies it.
-    static func verify(file: FileRef, folder: String, trusted: [PublicKey], limit: Int) -> Verdict {
+    static func verify(file: FileRef, folder: String, trusted: [PublicKey], limit: Int, keep: Bool = false) -> Verdict {
         guard file.size <= Int64(limit) else {
             return .rejected(
                 .unreadable,
@@ -121,7 +127,7 @@ enum ManifestVerifier {
         } catch {
             return .rejected(.unreadable, error.description, sequence: nil)
         }
-        return verify(envelope: data, folder: folder, trusted: trusted)
+        return verify(envelope: data, folder: folder, trusted: trusted, keep: keep)
     }
 
     /// Runs `work` for every item on all cores; results in the items' order.

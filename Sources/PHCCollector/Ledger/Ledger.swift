@@ -48,6 +48,7 @@ struct Ledger: Sendable {
             }
             for late in reading.late {
                 writes.manifests.append((record.name, late.row))
+                if let envelope = late.envelope { writes.archive.append((record.name, late.row.issuedAt, envelope)) }
                 for value in late.values { writes.points.append((record.name, late.row.issuedAt, value)) }
             }
             if let reason = reading.refusalSummary {
@@ -177,9 +178,11 @@ struct Ledger: Sendable {
         case .late:
             writes.manifests.append((record.name, row))
             for value in manifest.values { writes.points.append((record.name, row.issuedAt, value)) }
+            if let envelope = verified.envelope { writes.archive.append((record.name, row.issuedAt, envelope)) }
             return false
         case .unchanged, .refuse: return false
         }
+        if let envelope = verified.envelope { writes.archive.append((record.name, row.issuedAt, envelope)) }
         for value in manifest.values { writes.points.append((record.name, row.issuedAt, value)) }
         let previous = Dictionary(record.checks.map { ($0.id, $0.status) }, uniquingKeysWith: { a, _ in a })
         for check in manifest.checks where previous[check.id] != check.status {

@@ -23,12 +23,20 @@ public struct FleetReport: Codable, Sendable {
         /// Why the current manifest is refused, if it is.
         public var rejection: String?
         public var silence: String?
+        /// Seconds since the last accepted manifest was issued.
+        public var ageSeconds: Int64? = nil
+        /// RFC 3339 time the last accepted manifest stops vouching for the device.
+        public var expiresAt: String? = nil
+        /// Share of the last day, week and month covered by a valid manifest.
+        public var availability: Availability? = nil
 
         enum CodingKeys: String, CodingKey {
-            case device, status, trust, silent, sequence, checks, rejection, silence
+            case device, status, trust, silent, sequence, checks, rejection, silence, availability
             case lastSeen = "last_seen"
             case lastSeenAgo = "last_seen_ago"
             case agentVersion = "agent_version"
+            case ageSeconds = "age_s"
+            case expiresAt = "expires_at"
         }
     }
 
@@ -69,6 +77,23 @@ public struct FleetReport: Codable, Sendable {
         }
     }
 
+    /// A key series of the device over the last 24 hours.
+    public struct Series: Codable, Sendable, Equatable {
+        public var check: String
+        public var key: String
+        public var unit: String
+        public var min: Double
+        public var average: Double
+        public var max: Double
+        /// Half-hour averages, oldest first (for sparklines).
+        public var points: [Double]
+
+        enum CodingKeys: String, CodingKey {
+            case check, key, unit, min, max, points
+            case average = "avg"
+        }
+    }
+
     public struct Rejection: Codable, Sendable, Equatable {
         public var path: String
         public var kind: String
@@ -83,11 +108,13 @@ public struct FleetReport: Codable, Sendable {
     public var history: [HistoryEntry]?
     public var transitions: [Transition]?
     public var rejections: [Rejection]?
+    /// With a single device: its key series over 24 h.
+    public var series: [Series]?
     /// The configured receivers and how delivery to them goes.
     public var receivers: [ReceiverStatus] = []
 
     enum CodingKeys: String, CodingKey {
-        case devices, alerts, history, transitions, rejections, receivers
+        case devices, alerts, history, transitions, rejections, receivers, series
         case generatedAt = "generated_at"
     }
 
@@ -103,6 +130,7 @@ public struct FleetReport: Codable, Sendable {
         let now = clock.now().secondsSinceEpoch
         let store = try CollectorStore(path: configuration.database, readOnly: true)
         let records = try store.devices()
+        let availability = try store.availability()
         var names = Set(records.keys).union(configuration.devices.keys)
         let single = only?.lowercased()
         if let single {
@@ -132,7 +160,9 @@ public struct FleetReport: Codable, Sendable {
                     sequence: record?.lastSequence,
                     agentVersion: record?.agentVersion, checks: record?.checks ?? [],
                     rejection: record?.rejection ?? record?.fileProblem?.reason,
-                    silence: silence))
+                    silence: silence, ageSeconds: record?.issuedAt.map { max(0, now.saturatingSubtract($0)) },
+                    expiresAt: record?.expiresAt.map { Timestamp(secondsSinceEpoch: $0).description },
+                    availability: availability[name]))
         }
         let silences = try store.silences().filter { $0.isActive(at: now) }
         let alerts = try store.alerts(includingResolvedSince: now.saturatingSubtract(86400))
@@ -161,6 +191,15 @@ public struct FleetReport: Codable, Sendable {
                     check: $0.checkID, issuedAt: Timestamp(secondsSinceEpoch: $0.issuedAt).description,
                     status: $0.status,
                     summary: $0.summary)
+            }
+            report.series = try Charts.pick(try store.series(device: name), limit: 8).compactMap { info in
+                let points = try store.chart(series: info.id, from: now - 86_400, bucket: 1800)
+                guard !points.isEmpty else { return nil }
+                let count = points.count
+                return Series(
+                    check: info.check, key: info.key, unit: (SeriesKeys.all[info.key] ?? .count).rawValue,
+                    min: points.map(\.min).min() ?? 0, average: points.map(\.average).reduce(0, +) / Double(count),
+                    max: points.map(\.max).max() ?? 0, points: points.map(\.average))
             }
             report.rejections = try store.recentRejections(device: name, limit: 10).map {
                 Rejection(

@@ -8,20 +8,25 @@ internal import PHCCore
 /// Text, Markdown and JSON renderings of a ``FleetReport``.
 public enum ReportRenderer {
     public enum Format: String, Sendable, CaseIterable {
-        case text, json, markdown
+        case text, json, markdown, html
     }
 
     /// Renders `report`. Text from devices and the share is inert in every format: in text no
     /// control character reaches the terminal (escape sequences are shown, not obeyed) and each
     /// value stays on its line; in Markdown table syntax and markup are escaped; JSON escapes itself.
-    public static func render(_ report: FleetReport, format: Format, colour: Bool = false, width: Int = 80) -> String {
+    ///
+    /// - Parameter sparklines: draw the device's series as sparklines (on a terminal).
+    public static func render(
+        _ report: FleetReport, format: Format, colour: Bool = false, width: Int = 80, sparklines: Bool = false
+    ) -> String {
         switch format {
         case .json: json(report)
         case .markdown: markdown(inert(report))
+        case .html: HTMLPage.render(HTMLPage.Input(report: report, charts: [:], host: HostName.short()))
         case .text:
             report.history == nil
                 ? fleetText(inert(report), colour: colour, width: width)
-                : deviceText(inert(report), colour: colour, width: width)
+                : deviceText(inert(report), colour: colour, width: width, sparklines: sparklines)
         }
     }
 
@@ -113,7 +118,7 @@ public enum ReportRenderer {
             }
     }
 
-    static func deviceText(_ report: FleetReport, colour: Bool, width: Int) -> String {
+    static func deviceText(_ report: FleetReport, colour: Bool, width: Int, sparklines: Bool = false) -> String {
         guard let device = report.devices.first else { return "" }
         var lines: [String] = []
         var head =
@@ -134,6 +139,22 @@ public enum ReportRenderer {
                     "  " + (colour ? check.status.painted(status) : status) + " "
                         + pad(clip(check.id, idWidth), idWidth)
                         + "  " + clip(check.summary, max(10, width - idWidth - 12)))
+            }
+        }
+        if let series = report.series, !series.isEmpty {
+            lines.append("SERIES (24 h: min, avg, max)")
+            let nameWidth = min(34, series.map { "\($0.check) \($0.key)".count }.max() ?? 10)
+            for item in series {
+                let unit = SeriesKeys.Unit(rawValue: item.unit) ?? .count
+                var line =
+                    "  " + pad(clip(InertText.terminal("\(item.check) \(item.key)"), nameWidth), nameWidth) + "  "
+                if sparklines {
+                    line +=
+                        Charts.sparkline(
+                            item.points.suffix(24).map { ChartPoint(time: 0, min: $0, average: $0, max: $0) }) + "  "
+                }
+                line += [item.min, item.average, item.max].map { Charts.format($0, unit) }.joined(separator: " / ")
+                lines.append(clip(line, width))
             }
         }
         if let history = report.history, !history.isEmpty {

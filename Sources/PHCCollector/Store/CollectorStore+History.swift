@@ -19,10 +19,16 @@ struct SeriesInfo: Sendable, Equatable {
 }
 
 /// Availability of a device over the last day, week and month (0…1), nil where not yet known.
-struct Availability: Sendable, Equatable, Codable {
-    var day: Double?
-    var week: Double?
-    var month: Double?
+public struct Availability: Sendable, Equatable, Codable {
+    public var day: Double?
+    public var week: Double?
+    public var month: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case day = "24h"
+        case week = "7d"
+        case month = "30d"
+    }
 }
 
 extension CollectorStore {

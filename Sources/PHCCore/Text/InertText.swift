@@ -60,7 +60,7 @@ public enum InertText {
         return kept + "… (\(text.utf8.count - bytes) more bytes)"
     }
 
-    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x00...0x1F, 0x7F...0x9F: true
         // Bidirectional embeddings, overrides and isolates ("Trojan Source"), and the line/paragraph separators.
