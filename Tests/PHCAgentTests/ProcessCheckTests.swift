@@ -21,11 +21,24 @@ struct ProcessCheckTests {
 
         init(_ program: String) throws {
             process.executableURL = URL(fileURLWithPath: Command.which("python3") ?? "/usr/bin/python3")
-            process.arguments = ["-c", "import os\nos.nice(10)\n" + program, marker]
+            process.arguments = ["-c", Self.guardian + program, marker]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
         }
+
+        /// Niced, and gone within two minutes or as soon as the test process is, whatever happens to it.
+        static let guardian = """
+            import os, threading, time
+            os.nice(10)
+            parent = os.getppid()
+            def guard():
+                end = time.time() + 120
+                while time.time() < end and os.getppid() == parent: time.sleep(0.5)
+                os._exit(0)
+            threading.Thread(target=guard, daemon=True).start()
+
+            """
 
         var pid: Int32 { process.processIdentifier }
 
