@@ -66,7 +66,7 @@ struct DeviceEvidence: Sendable {
         }
         if let file = work.manifest {
             let verdict = ManifestVerifier.verify(
-                file: file, folder: work.folder.name, trusted: work.trusted, limit: limit)
+                file: file, folder: work.folder.name, trusted: work.trusted, limit: limit, keep: keep)
             if case .verified(let verified) = verdict { _ = budget.take(verified.retainedBytes) }
             evidence.manifest = (file, verdict)
         }

@@ -84,7 +84,12 @@ enum Charts {
         var low = chart.points.map(\.min).min() ?? 0
         var high = chart.points.map(\.max).max() ?? 1
         if chart.unit == .percent { low = min(low, 0) }
-        if high - low < 1e-9 { high = low + 1 }
+        if high - low < max(1e-9, abs(high) * 0.01) {
+            // A flat series is drawn in the middle, with a little room above and below.
+            let room = max(1, abs(high) * 0.05)
+            low -= room
+            high += room
+        }
         func x(_ time: Int64) -> Int {
             Int((left + Double(time - chart.from) / Double(max(1, chart.to - chart.from)) * plotWidth).rounded())
         }

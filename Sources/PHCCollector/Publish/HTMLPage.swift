@@ -74,7 +74,7 @@ enum HTMLPage {
             html += "<p>None.</p>"
         } else {
             html +=
-                "<table><thead><tr><th>severity</th><th>device</th><th>alert</th><th>since</th><th>summary</th></tr></thead><tbody>"
+                "<div class=\"scroll\"><table><thead><tr><th>severity</th><th>device</th><th>alert</th><th>since</th><th>summary</th></tr></thead><tbody>"
             for alert in firing.sorted(by: { ($1.severity, $0.device) < ($0.severity, $1.device) }).prefix(500) {
                 let what = alert.check.map { "\(alert.name) \($0)" } ?? alert.name
                 html +=
@@ -82,7 +82,7 @@ enum HTMLPage {
                     + (alert.silenced ? " (silenced)" : "") + "</td><td>\(e(alert.device))</td><td>\(e(what))</td>"
                     + "<td>\(e(alert.since))</td><td>\(e(alert.summary))</td></tr>"
             }
-            html += "</tbody></table>"
+            html += "</tbody></table></div>"
             if firing.count > 500 {
                 html += "<p>… and \(firing.count - 500) more (phc-collector alerts lists them all).</p>"
             }
@@ -121,27 +121,37 @@ enum HTMLPage {
         html += "</section>\n<section id=\"devices\"><h2>Devices</h2>\n"
         let full = devices.prefix(detailed).filter { rank($0) < 5 || devices.count <= detailed }
         for device in full { html += article(device, charts: input.charts[device.device.lowercased()] ?? []) }
-        let rest = devices.dropFirst(full.count)
-        if !rest.isEmpty {
-            let problems = rest.filter { rank($0) < 5 }.count
+        let rest = Array(devices.dropFirst(full.count))
+        let troubled = rest.filter { rank($0) < 5 }
+        let fine = rest.filter { rank($0) == 5 }
+        if !troubled.isEmpty {
+            html += "<h3>\(troubled.count) more devices with problems</h3>" + rows(troubled)
+        }
+        if !fine.isEmpty {
             html +=
-                "<details\(problems > 0 ? " open" : "")><summary>\(rest.count) more devices"
-                + (problems > 0 ? " (\(problems) with problems)" : ", all ok") + "</summary>"
-                + "<div class=\"scroll\"><table class=\"rows\"><thead><tr><th>device</th><th>status</th><th>trust</th><th>seen</th>"
-                + "<th>24 h</th><th>worst checks</th></tr></thead><tbody>"
-            for device in rest {
-                html +=
-                    "<tr id=\"d-\(e(device.device.lowercased()))\"><th>\(e(device.device))</th>"
-                    + "<td class=\"\(cssStatus(device.silent ? "silent" : device.status.rawValue))\">\(device.silent ? "silent" : device.status.rawValue)</td>"
-                    + "<td>\(e(device.trust))</td><td>\(e(freshness(device)))</td><td>\(percent(device.availability?.day))</td>"
-                    + "<td>\(e(ReportRenderer.worstChecks(device)))</td></tr>"
-            }
-            html += "</tbody></table></div></details>"
+                "<details><summary>\(fine.count) \(full.isEmpty && troubled.isEmpty ? "" : "more ")devices, all ok</summary>"
+                + rows(fine) + "</details>"
         }
         html +=
             "</section>\n<footer><p>PHC Health · manifests are signed (DSSE, Ed25519) and verified with keys trusted for each device · "
             + "this page works without scripts and loads nothing from elsewhere.</p></footer>\n</body></html>\n"
         return html
+    }
+
+    /// Devices as compact table rows.
+    static func rows(_ devices: [FleetReport.Device]) -> String {
+        let e = HTMLText.escape
+        var html =
+            "<div class=\"scroll\"><table class=\"rows\"><thead><tr><th>device</th><th>status</th><th>trust</th>"
+            + "<th>seen</th><th>24 h</th><th>worst checks</th></tr></thead><tbody>"
+        for device in devices {
+            let status = device.silent ? "silent" : device.status.rawValue
+            html +=
+                "<tr id=\"d-\(e(device.device.lowercased()))\"><th>\(e(device.device))</th>"
+                + "<td class=\"\(cssStatus(status))\">\(status)</td><td>\(e(device.trust))</td><td>\(e(freshness(device)))</td>"
+                + "<td>\(percent(device.availability?.day))</td><td>\(e(ReportRenderer.worstChecks(device)))</td></tr>"
+        }
+        return html + "</tbody></table></div>"
     }
 
     static func article(_ device: FleetReport.Device, charts: [ChartData]) -> String {
