@@ -22,6 +22,8 @@ public struct PassSummary: Sendable, Equatable {
     public var firing: Int
     /// Notifications written to the outbox.
     public var queued: Int = 0
+    /// Something the published files show changed (a device, an alert, silence, availability).
+    public var changed = true
     public var milliseconds: Int64
 }
 
@@ -155,7 +157,7 @@ public struct Collector: Sendable {
 
         // 5. One commit: alert evaluation, routing into the outbox, and the pass's rows together.
         let storing = Monotonic.nanoseconds()
-        let (firing, queued): (Int, Int) = try store.transaction {
+        let (firing, queued, changed): (Int, Int, Bool) = try store.transaction {
             let existing = try store.alerts(includingResolvedSince: now.saturatingSubtract(Self.resolvedKeptSeconds))
             var conditions = AlertConditions.of(
                 devices: records, configured: configuration.devices, now: now,
@@ -183,7 +185,7 @@ public struct Collector: Sendable {
                 writes.manifests.compactMap { entry in entry.row.expiresAt.map { $0 - entry.row.issuedAt } },
                 store: store)
             try history.record(writes.points, store: store)
-            try history.compact(store: store)
+            let rolled = try history.compact(store: store)
             if configuration.archive { try store.setHistoryState("archive_pruned", Timestamp.floorDiv(now, 86_400)) }
             for rejection in writes.rejections { try store.recordRejection(rejection) }
             for (path, signature) in writes.filesSeen { try store.setFileSignature(path, signature) }
@@ -210,15 +212,32 @@ public struct Collector: Sendable {
             try store.recordPass(
                 startedAt: now, finishedAt: clock.now().secondsSinceEpoch, devices: folders.count,
                 accepted: writes.accepted, rejected: writes.rejected)
+            // Did anything the published files show change? (Ages alone do not count: the files are
+            // rebuilt every few minutes for them.)
+            let before = Dictionary(existing.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            let silent = conditions.filter { $0.name == .deviceSilent }.map(\.device).sorted().joined(separator: "\n")
+            let silentHash = Int64(bitPattern: UInt64(Digest.sha256Hex(Array(silent.utf8)).prefix(15), radix: 16) ?? 0)
+            let silenceChanged = try store.historyState("published_silent") != silentHash
+            let changed =
+                silenceChanged || !writes.devices.isEmpty || !changes.delete.isEmpty || rolled
+                || changes.save.contains { alert in
+                    before[alert.key].map {
+                        ($0.state, $0.severity, $0.summary) != (alert.state, alert.severity, alert.summary)
+                    }
+                        ?? true
+                }
+                || outcome.notifications.contains { $0.kind == .group }
+            try store.setHistoryState("published_silent", silentHash)
             if Self.fault == "kill-before-commit" { kill(getpid(), SIGKILL) }
             // Every alert that was not resolved is in `save` or `delete`: the firing ones are all in `save`.
-            return (changes.save.filter { $0.state == .firing }.count, outcome.notifications.count)
+            return (changes.save.filter { $0.state == .firing }.count, outcome.notifications.count, changed)
         }
         if Self.fault == "kill-after-commit" { kill(getpid(), SIGKILL) }
         logger.debug("stored and evaluated in \(Monotonic.millisecondsSince(storing)) ms")
         return PassSummary(
             devices: folders.count, accepted: writes.accepted, rejected: writes.rejected, unchanged: unchanged,
-            deferred: deferred, firing: firing, queued: queued, milliseconds: Monotonic.millisecondsSince(started))
+            deferred: deferred, firing: firing, queued: queued, changed: changed,
+            milliseconds: Monotonic.millisecondsSince(started))
     }
 
     /// Which alerts are sent where: silences and inhibitions applied, then the routes. Pure.
@@ -252,12 +271,15 @@ public struct Collector: Sendable {
         let summary = try pass()
         let delivery = try await deliver()
         var problem: String?
-        do {
-            try Publisher(configuration: configuration, host: host, clock: clock).publish(
-                passMilliseconds: Monotonic.millisecondsSince(started))
-        } catch {
-            problem = "publishing into \(configuration.publishDir) failed: \(error)"
-            logger.error("\(problem!)")
+        if configuration.publish {
+            do {
+                try Publisher(configuration: configuration, host: host, clock: clock).publish(
+                    passMilliseconds: Monotonic.millisecondsSince(started),
+                    changed: summary.changed || delivery.attempted > 0)
+            } catch {
+                problem = "publishing into \(configuration.publishDir) failed: \(error)"
+                logger.error("\(problem!)")
+            }
         }
         return (summary, delivery, problem)
     }

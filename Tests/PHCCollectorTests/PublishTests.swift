@@ -29,9 +29,11 @@ struct PublishTests {
                 "evil": DeviceConfiguration(name: "evil"),
             ], extra: "archive: true\n")
         var time = fleet.clock.secondsSinceEpoch
+        var step = 0
         while time <= now.secondsSinceEpoch {
             fleet.clock = Timestamp(secondsSinceEpoch: time)
-            let hot = 60 + Double((time / 600) % 30)
+            let hot = 60 + Double((step * 2) % 30)
+            step += 1
             try fleet.publish(
                 "armitage",
                 data: try fleet.envelope(
@@ -180,6 +182,33 @@ struct PublishTests {
             $0.hasPrefix(".")
         }
         #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
+    }
+
+    @Test("a pass that changed nothing rewrites phc.prom's pass figures only; a change, or five minutes, rebuilds all")
+    func unchangedPasses() async throws {
+        let (fleet, configuration) = try Self.fleet()
+        defer { fleet.remove() }
+        let now = WallClock.system.now()
+        _ = try await fleet.collector(configuration, at: now).run()
+        let json = configuration.publishDir + "/fleet.json"
+        let first = try Repository.read(json)
+        let later = now + 30
+        let (pass, _, _) = try await fleet.collector(configuration, at: later).run()
+        #expect(!pass.changed)
+        #expect(try Repository.read(json) == first, "fleet.json kept")
+        let prom = try String(contentsOfFile: configuration.publishDir + "/phc.prom", encoding: .utf8)
+        #expect(prom.contains("phc_collector_last_pass_timestamp_seconds \(later.secondsSinceEpoch)\n"))
+        #expect(prom.components(separatedBy: "# TYPE phc_collector_last_pass_timestamp_seconds").count == 2, "once")
+        // A device changes: everything is rebuilt.
+        fleet.clock = later + 10
+        try fleet.publish("wintermute", statuses: ["gpu:0": .crit])
+        let (changed, _, _) = try await fleet.collector(configuration, at: later + 20).run()
+        #expect(changed.changed)
+        #expect(try Repository.read(json) != first)
+        // And after five minutes whatever happened.
+        let rebuilt = try Repository.read(json)
+        _ = try await fleet.collector(configuration, at: later + 20 + Publisher.refreshSeconds + 1).run()
+        #expect(try Repository.read(json) != rebuilt, "ages refreshed")
     }
 
     @Test("index.html: self-contained, escaped, charts with axes, problems first; sizes for 10 and 10,000 devices")

@@ -17,7 +17,7 @@ extension CollectorConfiguration {
     static let topLevelKeys = [
         "devices_dir", "publish_dir", "database", "trust_file", "clock_skew", "failure_threshold", "silent_after",
         "max_manifest_size", "devices", "receivers", "routes", "recovery_threshold", "interval", "heartbeat",
-        "give_up_after", "retention", "archive",
+        "give_up_after", "retention", "archive", "publish",
     ]
 
     private static func read(_ document: ConfigDocument) throws(ConfigError) -> CollectorConfiguration {
@@ -63,6 +63,7 @@ extension CollectorConfiguration {
             }
         }
         if let value = root["archive"]?.bool() { configuration.archive = value }
+        if let value = root["publish"]?.bool() { configuration.publish = value }
         configuration.silentAfter = root["silent_after"]?.duration(minimum: .seconds(1))
         if let node = root["max_manifest_size"], let amount = node.amount() {
             if case .bytes(let bytes) = amount, bytes >= 1024 {

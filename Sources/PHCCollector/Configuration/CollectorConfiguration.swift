@@ -35,6 +35,8 @@ public struct CollectorConfiguration: Sendable {
     public var giveUpAfter: Duration = .seconds(24 * 3600)
     /// How long history is kept, raw and rolled up.
     public var retention = RetentionConfiguration()
+    /// Write fleet.json, phc.prom and index.html into `publish_dir` after every pass.
+    public var publish = true
     /// Append every accepted envelope to `archive/<device>/<YYYY-MM-DD>.jsonl.gz` next to the database.
     public var archive = false
 

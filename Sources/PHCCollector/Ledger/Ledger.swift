@@ -203,6 +203,7 @@ struct Ledger: Sendable {
         record.intervalS = manifest.intervalS
         record.status = manifest.status
         record.checks = manifest.checks
+        record.latestValues = manifest.values
         record.keyID = verified.keyID
         record.agentVersion = manifest.agent.version
         record.lastSeen = now

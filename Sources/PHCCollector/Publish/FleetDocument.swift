@@ -72,9 +72,135 @@ struct FleetDocument: Encodable {
         receivers = report.receivers
     }
 
+    /// Compact JSON, written directly (JSONEncoder takes a quarter of a second for 10,000 devices).
     func encoded() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)) ?? Data("{}".utf8)
+        var json = JSONWriter(capacity: devices.count * 512 + 4096)
+        json.object { json in
+            json.key("schema")
+            json.string(schema)
+            json.key("generated_at")
+            json.string(generatedAt)
+            json.key("collector")
+            json.object { json in
+                json.key("host")
+                json.string(collector.host)
+                json.key("last_pass")
+                json.string(collector.lastPass)
+                json.key("pass_ms")
+                json.int(collector.passMilliseconds)
+            }
+            json.key("summary")
+            json.object { json in
+                for (key, value) in summary.sorted(by: { $0.key < $1.key }) {
+                    json.key(key)
+                    json.int(Int64(value))
+                }
+            }
+            json.key("devices")
+            json.array { json in
+                for entry in devices { Self.write(entry, into: &json) }
+            }
+            json.key("alerts")
+            json.array { json in
+                for alert in alerts {
+                    json.object { json in
+                        json.key("name")
+                        json.string(alert.name)
+                        json.key("device")
+                        json.string(alert.device)
+                        json.key("check")
+                        json.string(alert.check)
+                        json.key("severity")
+                        json.string(alert.severity.rawValue)
+                        json.key("state")
+                        json.string(alert.state)
+                        json.key("since")
+                        json.string(alert.since)
+                        json.key("summary")
+                        json.string(alert.summary)
+                        json.key("silenced")
+                        json.bool(alert.silenced)
+                    }
+                }
+            }
+            json.key("receivers")
+            json.array { json in
+                for receiver in receivers {
+                    json.object { json in
+                        json.key("name")
+                        json.string(receiver.name)
+                        json.key("type")
+                        json.string(receiver.type)
+                        json.key("status")
+                        json.string(receiver.status)
+                        json.key("last_error")
+                        json.string(receiver.lastError)
+                        json.key("since")
+                        json.string(receiver.since)
+                        json.key("pending")
+                        json.int(Int64(receiver.pending))
+                    }
+                }
+            }
+        }
+        return Data(json.bytes)
+    }
+
+    private static func write(_ entry: Entry, into json: inout JSONWriter) {
+        let device = entry.device
+        json.object { json in
+            json.key("device")
+            json.string(device.device)
+            json.key("status")
+            json.string(device.status.rawValue)
+            json.key("trust")
+            json.string(device.trust)
+            json.key("silent")
+            json.bool(device.silent)
+            json.key("last_seen")
+            json.string(device.lastSeen)
+            json.key("last_seen_ago")
+            json.string(device.lastSeenAgo)
+            json.key("age_s")
+            json.int(device.ageSeconds)
+            json.key("expires_at")
+            json.string(device.expiresAt)
+            json.key("sequence")
+            json.int(device.sequence)
+            json.key("agent_version")
+            json.string(device.agentVersion)
+            json.key("rejection")
+            json.string(device.rejection)
+            json.key("silence")
+            json.string(device.silence)
+            json.key("availability")
+            json.object { json in
+                json.key("24h")
+                json.double(device.availability?.day)
+                json.key("7d")
+                json.double(device.availability?.week)
+                json.key("30d")
+                json.double(device.availability?.month)
+            }
+            json.key("checks")
+            json.array { json in
+                for check in device.checks {
+                    json.object { json in
+                        json.key("id")
+                        json.string(check.id)
+                        json.key("kind")
+                        json.string(String(check.id.prefix { $0 != ":" }))
+                        json.key("status")
+                        json.string(check.status.rawValue)
+                        json.key("summary")
+                        json.string(check.summary)
+                    }
+                }
+            }
+            json.key("alerts")
+            json.array { json in
+                for alert in entry.alerts { json.string(alert) }
+            }
+        }
     }
 }

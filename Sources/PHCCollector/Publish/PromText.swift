@@ -13,6 +13,14 @@ enum PromText {
         var scale: Double
     }
 
+    /// Check kind → observation key → the gauge it is published as.
+    static let byKind: [String: [String: Gauge]] = Dictionary(
+        grouping: gauges.map {
+            (String($0.key.prefix { $0 != "/" }), String($0.key.drop { $0 != "/" }.dropFirst()), $0.value)
+        },
+        by: \.0
+    ).mapValues { Dictionary(uniqueKeysWithValues: $0.map { ($0.1, $0.2) }) }
+
     /// (check kind, observation key) → the gauge it is published as: one list, in base units.
     static let gauges: [String: Gauge] = [
         "gpu/temperature_c": Gauge(
@@ -72,90 +80,90 @@ enum PromText {
 
     struct Input {
         var report: FleetReport
-        /// Latest values of the series, for devices that are talking.
-        var series: [SeriesInfo]
+        /// Each device's latest series values (from its last accepted manifest), by lower-cased name.
+        var values: [String: [SeriesValue]]
         var passSeconds: Double
         var passFinishedAt: Int64
     }
 
+    /// The whole file: the fleet's metrics and the pass's.
     static func render(_ input: Input) -> String {
+        renderFleet(input) + renderPass(seconds: input.passSeconds, finishedAt: input.passFinishedAt)
+    }
+
+    /// The collector's own metrics: how long the pass took, when it finished.
+    static func renderPass(seconds: Double, finishedAt: Int64) -> String {
+        "# HELP phc_collector_pass_duration_seconds How long the last collector pass took.\n"
+            + "# TYPE phc_collector_pass_duration_seconds gauge\n"
+            + "phc_collector_pass_duration_seconds \(number(seconds))\n"
+            + "# HELP phc_collector_last_pass_timestamp_seconds When the last collector pass finished.\n"
+            + "# TYPE phc_collector_last_pass_timestamp_seconds gauge\n"
+            + "phc_collector_last_pass_timestamp_seconds \(finishedAt)\n"
+    }
+
+    /// The devices, checks, alerts and observations.
+    static func renderFleet(_ input: Input) -> String {
         var out = ""
-        out.reserveCapacity(input.report.devices.count * 600 + 4096)
-        func family(_ name: String, _ help: String, _ lines: [String]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
-            for line in lines { out += line + "\n" }
-        }
+        out.reserveCapacity(input.report.devices.count * 900 + 4096)
+        func head(_ name: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n" }
         let devices = input.report.devices
-        family(
-            "phc_device_up", "Whether the device is talking (1) or silent (0).",
-            devices.map { "phc_device_up{device=\"\(escape($0.device))\"} \($0.silent ? 0 : 1)" })
-        family(
-            "phc_device_status", "Worst status of the device: 0 ok, 1 warn, 2 crit, 3 unknown.",
-            devices.map { "phc_device_status{device=\"\(escape($0.device))\"} \(code($0.status))" })
-        family(
-            "phc_device_trusted", "Whether the device's last accepted manifest was signed by a key trusted for it.",
-            devices.map { "phc_device_trusted{device=\"\(escape($0.device))\"} \($0.trust == "signed" ? 1 : 0)" })
-        family(
-            "phc_device_last_manifest_timestamp_seconds", "Issue time of the last accepted manifest.",
-            devices.compactMap { device in
-                device.lastSeen.flatMap(Timestamp.init(rfc3339:)).map {
-                    "phc_device_last_manifest_timestamp_seconds{device=\"\(escape(device.device))\"} \($0.secondsSinceEpoch)"
-                }
-            })
-        var checks: [String] = []
-        for device in devices {
+        let names = devices.map { escape($0.device) }
+        head("phc_device_up", "Whether the device is talking (1) or silent (0).")
+        for (device, name) in zip(devices, names) {
+            out += "phc_device_up{device=\"\(name)\"} \(device.silent ? 0 : 1)\n"
+        }
+        head("phc_device_status", "Worst status of the device: 0 ok, 1 warn, 2 crit, 3 unknown.")
+        for (device, name) in zip(devices, names) {
+            out += "phc_device_status{device=\"\(name)\"} \(code(device.status))\n"
+        }
+        head("phc_device_trusted", "Whether the device's last accepted manifest was signed by a key trusted for it.")
+        for (device, name) in zip(devices, names) {
+            out += "phc_device_trusted{device=\"\(name)\"} \(device.trust == "signed" ? 1 : 0)\n"
+        }
+        head("phc_device_last_manifest_timestamp_seconds", "Issue time of the last accepted manifest.")
+        for (device, name) in zip(devices, names) {
+            guard let seen = device.lastSeen.flatMap(Timestamp.init(rfc3339:)) else { continue }
+            out += "phc_device_last_manifest_timestamp_seconds{device=\"\(name)\"} \(seen.secondsSinceEpoch)\n"
+        }
+        head("phc_check_status", "Status of the check: 0 ok, 1 warn, 2 crit, 3 unknown.")
+        for (device, name) in zip(devices, names) {
             for check in device.checks {
-                let kind = String(check.id.prefix { $0 != ":" })
-                checks.append(
-                    "phc_check_status{device=\"\(escape(device.device))\",check=\"\(escape(check.id))\",kind=\"\(escape(kind))\"} "
-                        + "\(code(check.status))")
+                let kind = escape(String(check.id.prefix { $0 != ":" }))
+                out +=
+                    "phc_check_status{device=\"\(name)\",check=\"\(escape(check.id))\",kind=\"\(kind)\"} \(code(check.status))\n"
             }
         }
-        family("phc_check_status", "Status of the check: 0 ok, 1 warn, 2 crit, 3 unknown.", checks)
 
         var firing: [String: Int] = [:]
         for alert in input.report.alerts where alert.state == AlertState.firing.rawValue {
-            firing["\(alert.name)\u{1F}\(alert.severity.rawValue)", default: 0] += 1
+            firing["alertname=\"\(escape(alert.name))\",severity=\"\(escape(alert.severity.rawValue))\"", default: 0] +=
+                1
         }
-        family(
-            "phc_alerts_firing", "Alerts firing, by name and severity.",
-            firing.sorted { $0.key < $1.key }.map { key, count in
-                let parts = key.split(separator: "\u{1F}", omittingEmptySubsequences: false)
-                return
-                    "phc_alerts_firing{alertname=\"\(escape(String(parts[0])))\",severity=\"\(escape(String(parts[1])))\"} \(count)"
-            })
-        family(
-            "phc_collector_pass_duration_seconds", "How long the last collector pass took.",
-            ["phc_collector_pass_duration_seconds \(number(input.passSeconds))"])
-        family(
-            "phc_collector_last_pass_timestamp_seconds", "When the last collector pass finished.",
-            ["phc_collector_last_pass_timestamp_seconds \(input.passFinishedAt)"])
+        head("phc_alerts_firing", "Alerts firing, by name and severity.")
+        for (labels, count) in firing.sorted(by: { $0.key < $1.key }) {
+            out += "phc_alerts_firing{\(labels)} \(count)\n"
+        }
 
         // Observations of talking devices, from their last manifest.
-        let talking = Dictionary(
-            devices.filter { !$0.silent }.compactMap { device in
-                device.lastSeen.flatMap(Timestamp.init(rfc3339:)).map {
-                    (device.device.lowercased(), $0.secondsSinceEpoch)
+        var lines: [String: String] = [:]
+        var used: [String: Gauge] = [:]
+        for (device, name) in zip(devices, names) where !device.silent {
+            for value in input.values[device.device.lowercased()] ?? [] {
+                guard let gauge = byKind[String(value.check.prefix { $0 != ":" })]?[value.key] else { continue }
+                var line = "\(gauge.metric){device=\"\(name)\""
+                if !gauge.subject.isEmpty {
+                    let subject =
+                        value.check.contains(":") ? String(value.check.drop { $0 != ":" }.dropFirst()) : value.check
+                    line += ",\(gauge.subject)=\"\(escape(subject))\""
                 }
-            }, uniquingKeysWith: { a, _ in a })
-        var byMetric: [String: (gauge: Gauge, lines: [String])] = [:]
-        for series in input.series {
-            guard let issued = talking[series.device], series.lastTime == issued, let value = series.lastValue else {
-                continue
+                line += "} \(number(value.value * gauge.scale))\n"
+                lines[gauge.metric, default: ""] += line
+                used[gauge.metric] = gauge
             }
-            let kind = String(series.check.prefix { $0 != ":" })
-            guard let gauge = gauges["\(kind)/\(series.key)"] else { continue }
-            var labels = "device=\"\(escape(series.device))\""
-            if !gauge.subject.isEmpty {
-                let subject =
-                    series.check.contains(":") ? String(series.check.drop { $0 != ":" }.dropFirst()) : series.check
-                labels += ",\(gauge.subject)=\"\(escape(subject))\""
-            }
-            byMetric[gauge.metric, default: (gauge, [])].lines.append(
-                "\(gauge.metric){\(labels)} \(number(value * gauge.scale))")
         }
-        for (metric, entry) in byMetric.sorted(by: { $0.key < $1.key }) {
-            family(metric, entry.gauge.help, entry.lines)
+        for (metric, text) in lines.sorted(by: { $0.key < $1.key }) {
+            head(metric, used[metric]!.help)
+            out += text
         }
         return out
     }
@@ -171,6 +179,8 @@ enum PromText {
 
     /// Label values: backslash, double quote and newline escaped, as the exposition format says.
     static func escape(_ text: String) -> String {
+        // Most values need nothing: no copy then.
+        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return text }
         var out = ""
         for character in text {
             switch character {

@@ -21,25 +21,51 @@ public struct Publisher: Sendable {
 
     public static let files = ["fleet.json", "phc.prom", "index.html"]
 
-    /// Writes the three files.
+    /// The fleet's part of `phc.prom`, kept between passes next to the database: a pass that
+    /// changed nothing visible rewrites `phc.prom` from it with its own figures, and leaves the
+    /// other files as they are.
+    var cachePath: String { AtomicFile.split(configuration.database).directory + "/phc-fleet.prom" }
+
+    /// Everything is rebuilt at least this often, so that ages ("3m ago") are never older.
+    public static let refreshSeconds: Int64 = 300
+
+    /// Writes the three files, or, when nothing visible changed (`changed` false) and the files
+    /// are fresh enough, only `phc.prom`'s pass figures.
     ///
     /// - Parameter passMilliseconds: the pass's duration, for `phc.prom` and `fleet.json`.
+    /// - Returns: whether everything was rebuilt.
     /// - Throws: ``StoreError`` when the database cannot be read, ``SystemError`` when a file cannot be written.
-    public func publish(passMilliseconds: Int64) throws {
+    @discardableResult
+    public func publish(passMilliseconds: Int64, changed: Bool = true) throws -> Bool {
         let now = clock.now().secondsSinceEpoch
+        let pass = PromText.renderPass(seconds: Double(passMilliseconds) / 1000, finishedAt: now)
+        if !changed, let cached = try? FileReader.read(cachePath, limit: 256 * 1024 * 1024),
+            let built = try? FileStatus(path: cachePath).modified.secondsSinceEpoch,
+            now.saturatingSubtract(built) < Self.refreshSeconds,
+            Self.files.allSatisfy({ FileStatus.exists(configuration.publishDir + "/" + $0) })
+        {
+            try AtomicFile.write(cached + Data(pass.utf8), to: configuration.publishDir + "/phc.prom")
+            return false
+        }
         let report = try FleetReport.build(configuration: configuration, clock: clock)
         let store = try CollectorStore(path: configuration.database, readOnly: true)
         try Directory.create(configuration.publishDir, mode: 0o755)
         let document = FleetDocument(report: report, host: host, passMilliseconds: passMilliseconds)
         try AtomicFile.write(document.encoded(), to: configuration.publishDir + "/fleet.json")
-        let prom = PromText.render(
-            PromText.Input(
-                report: report, series: try store.series(), passSeconds: Double(passMilliseconds) / 1000,
-                passFinishedAt: now))
-        try AtomicFile.write(Data(prom.utf8), to: configuration.publishDir + "/phc.prom")
+        let values = try store.latestValues()
+        let fleet = Data(
+            PromText.renderFleet(
+                PromText.Input(
+                    report: report, values: values,
+                    passSeconds: Double(passMilliseconds) / 1000,
+                    passFinishedAt: now)
+            ).utf8)
+        try AtomicFile.write(fleet + Data(pass.utf8), to: configuration.publishDir + "/phc.prom")
         let page = HTMLPage.render(
             HTMLPage.Input(report: report, charts: try Self.charts(report, store: store, now: now), host: host))
         try AtomicFile.write(Data(page.utf8), to: configuration.publishDir + "/index.html")
+        try AtomicFile.write(fleet, to: cachePath, mode: 0o640)
+        return true
     }
 
     /// The page as `report --format html` prints it.

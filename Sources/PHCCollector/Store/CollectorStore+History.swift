@@ -14,8 +14,6 @@ struct SeriesInfo: Sendable, Equatable {
     var device: String
     var check: String
     var key: String
-    var lastTime: Int64?
-    var lastValue: Double?
 }
 
 /// Availability of a device over the last day, week and month (0…1), nil where not yet known.
@@ -62,12 +60,15 @@ extension CollectorStore {
     }
 
     func createSeries(device: String, check: String, key: String) throws -> Int64 {
-        try database.statement("INSERT OR IGNORE INTO series (device, check_id, key) VALUES (?,?,?)").run([
-            .text(device), .text(check), .text(key),
-        ])
-        return try database.statement("SELECT id FROM series WHERE device = ? AND check_id = ? AND key = ?").rows([
-            .text(device), .text(check), .text(key),
-        ]) { $0.int(0) }.first ?? 0
+        let values: [SQLValue] = [.text(device), .text(check), .text(key)]
+        if let id = try database.statement(
+            "INSERT INTO series (device, check_id, key) VALUES (?,?,?) ON CONFLICT DO NOTHING RETURNING id"
+        ).rows(values, { $0.int(0) }).first {
+            return id
+        }
+        return try database.statement("SELECT id FROM series WHERE device = ? AND check_id = ? AND key = ?").rows(
+            values
+        ) { $0.int(0) }.first ?? 0
     }
 
     /// Stores a point (a point already there is kept). A point in an hour (or day) already rolled up
@@ -78,9 +79,6 @@ extension CollectorStore {
             .int(series), .int(time), .double(value),
         ])
         guard database.totalChanges > before else { return }
-        try database.statement(
-            "UPDATE series SET last_t = ?, last_value = ? WHERE id = ? AND (last_t IS NULL OR last_t <= ?)"
-        ).run([.int(time), .double(value), .int(series), .int(time)])
         if time < rolledHours { try addToRollup(series: series, resolution: Self.hour, time: time, value: value) }
         if time < rolledDays { try addToRollup(series: series, resolution: Self.day, time: time, value: value) }
     }
@@ -261,14 +259,21 @@ extension CollectorStore {
 
     // MARK: Reading
 
+    /// Each device's latest series values, by name.
+    func latestValues() throws -> [String: [SeriesValue]] {
+        Dictionary(
+            try database.statement("SELECT name, latest_values FROM devices WHERE latest_values != ''").rows([]) {
+                ($0.text(0), DeviceRecord.parseValues($0.text(1)))
+            }, uniquingKeysWith: { a, _ in a })
+    }
+
     func series(device: String? = nil) throws -> [SeriesInfo] {
         let sql =
-            "SELECT id, device, check_id, key, last_t, last_value FROM series"
+            "SELECT id, device, check_id, key FROM series"
             + (device == nil ? "" : " WHERE device = ?") + " ORDER BY device, check_id, key"
         return try database.statement(sql).rows(device.map { [.text($0)] } ?? []) { row in
             SeriesInfo(
-                id: row.int(0), device: row.text(1), check: row.text(2), key: row.text(3), lastTime: row.optionalInt(4),
-                lastValue: row.optionalDouble(5))
+                id: row.int(0), device: row.text(1), check: row.text(2), key: row.text(3))
         }
     }
 

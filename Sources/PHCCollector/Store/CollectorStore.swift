@@ -32,7 +32,7 @@ final class CollectorStore {
     private static let deviceColumns = """
         name, display_name, trust, last_sequence, payload_digest, issued_at, expires_at, interval_s, status, checks, \
         keyid, agent_version, last_seen, manifest_signature, rejection, rejection_kind, skew_s, problems, \
-        file_problem_path, file_problem_kind, file_problem_reason, file_problem_signature
+        file_problem_path, file_problem_kind, file_problem_reason, file_problem_signature, latest_values
         """
 
     func devices() throws -> [String: DeviceRecord] {
@@ -51,6 +51,7 @@ final class CollectorStore {
                     path: path, kind: row.optionalText(19).flatMap(RejectionKind.init(rawValue:)) ?? .unreadable,
                     reason: reason, signature: row.text(21))
             }
+            record.latestValuesText = row.text(22)
             return record
         }
         return Dictionary(rows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -59,7 +60,7 @@ final class CollectorStore {
     func save(_ device: DeviceRecord) throws {
         try database.statement(
             """
-            INSERT INTO devices (\(Self.deviceColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            INSERT INTO devices (\(Self.deviceColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             ON CONFLICT(name) DO UPDATE SET display_name=excluded.display_name, trust=excluded.trust,
             last_sequence=excluded.last_sequence, payload_digest=excluded.payload_digest,
             issued_at=excluded.issued_at, expires_at=excluded.expires_at, interval_s=excluded.interval_s,
@@ -68,7 +69,8 @@ final class CollectorStore {
             manifest_signature=excluded.manifest_signature, rejection=excluded.rejection,
             rejection_kind=excluded.rejection_kind, skew_s=excluded.skew_s, problems=excluded.problems,
             file_problem_path=excluded.file_problem_path, file_problem_kind=excluded.file_problem_kind,
-            file_problem_reason=excluded.file_problem_reason, file_problem_signature=excluded.file_problem_signature
+            file_problem_reason=excluded.file_problem_reason, file_problem_signature=excluded.file_problem_signature,
+            latest_values=excluded.latest_values
             """
         ).run([
             .text(device.name), .text(device.displayName), .text(device.trust.rawValue), .optional(device.lastSequence),
@@ -79,6 +81,7 @@ final class CollectorStore {
             .optional(device.rejectionKind?.rawValue), .int(device.skewSeconds), .text(device.problemsJSON),
             .optional(device.fileProblem?.path), .optional(device.fileProblem?.kind.rawValue),
             .optional(device.fileProblem.map { Self.capped($0.reason) }), .optional(device.fileProblem?.signature),
+            .text(device.latestValuesText),
         ])
     }
 

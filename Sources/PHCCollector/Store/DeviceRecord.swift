@@ -86,6 +86,38 @@ struct DeviceRecord: Equatable, Sendable {
     var skewSeconds: Int64 = 0
     /// A backlog or legacy file that could not be used.
     var fileProblem: FileProblem?
+    /// The last accepted manifest's series values, `check␟key␟value` lines (read by publishing only).
+    var latestValuesText = ""
+
+    var latestValues: [SeriesValue] {
+        get { Self.parseValues(latestValuesText) }
+        set {
+            latestValuesText = newValue.map { "\($0.check)\u{1F}\($0.key)\u{1F}\($0.value)" }.joined(separator: "\n")
+        }
+    }
+
+    /// `check␟key␟value` lines, read byte by byte (publishing reads 10,000 of them every pass).
+    static func parseValues(_ text: String) -> [SeriesValue] {
+        var values: [SeriesValue] = []
+        var fields: [Substring.UTF8View] = []
+        var utf8 = Substring(text).utf8
+        while !utf8.isEmpty {
+            let end = utf8.firstIndex(of: 0x0A) ?? utf8.endIndex
+            var line = utf8[utf8.startIndex..<end]
+            fields.removeAll(keepingCapacity: true)
+            while let separator = line.firstIndex(of: 0x1F) {
+                fields.append(line[line.startIndex..<separator])
+                line = line[line.index(after: separator)...]
+            }
+            fields.append(line)
+            if fields.count == 3, let value = Double(Substring(fields[2])) {
+                values.append(
+                    SeriesValue(check: String(Substring(fields[0])), key: String(Substring(fields[1])), value: value))
+            }
+            utf8 = end == utf8.endIndex ? utf8[end...] : utf8[utf8.index(after: end)...]
+        }
+        return values
+    }
 
     var checks: [CheckSummary] {
         get { Self.decode(checksJSON) }

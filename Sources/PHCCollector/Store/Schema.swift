@@ -141,6 +141,7 @@ enum Schema {
         // pruned by age.
         """
         ALTER TABLE manifests ADD COLUMN expires_at INTEGER;
+        ALTER TABLE devices ADD COLUMN latest_values TEXT NOT NULL DEFAULT '';
         CREATE INDEX manifests_by_time ON manifests (issued_at);
         CREATE INDEX check_history_by_time ON check_history (issued_at);
         CREATE TABLE series (
@@ -148,8 +149,6 @@ enum Schema {
             device TEXT NOT NULL,
             check_id TEXT NOT NULL,
             key TEXT NOT NULL,
-            last_t INTEGER,
-            last_value REAL,
             UNIQUE (device, check_id, key)
         );
         CREATE TABLE points (

@@ -1,0 +1,87 @@
+/// A small JSON writer for the large files published every pass (`fleet.json` for 10,000 devices is
+/// megabytes): bytes appended directly, strings escaped as RFC 8259 says, no intermediate values.
+struct JSONWriter {
+    private(set) var bytes: [UInt8] = []
+    /// Per open container: whether nothing has been written in it yet.
+    private var empty: [Bool] = [true]
+    /// A key was just written: its value takes no comma.
+    private var afterKey = false
+
+    init(capacity: Int = 4096) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    private mutating func separate() {
+        if afterKey {
+            afterKey = false
+            return
+        }
+        if empty[empty.count - 1] {
+            empty[empty.count - 1] = false
+        } else {
+            bytes.append(UInt8(ascii: ","))
+        }
+    }
+
+    mutating func object(_ body: (inout JSONWriter) -> Void) { container("{", "}", body) }
+    mutating func array(_ body: (inout JSONWriter) -> Void) { container("[", "]", body) }
+
+    private mutating func container(_ open: Unicode.Scalar, _ close: Unicode.Scalar, _ body: (inout JSONWriter) -> Void)
+    {
+        separate()
+        bytes.append(UInt8(ascii: open))
+        empty.append(true)
+        body(&self)
+        empty.removeLast()
+        bytes.append(UInt8(ascii: close))
+    }
+
+    /// `"name":`; the next value is its.
+    mutating func key(_ name: String) {
+        separate()
+        appendString(name)
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+    }
+
+    mutating func string(_ value: String?) {
+        separate()
+        if let value { appendString(value) } else { bytes.append(contentsOf: "null".utf8) }
+    }
+
+    mutating func int(_ value: Int64?) {
+        separate()
+        bytes.append(contentsOf: (value.map { String($0) } ?? "null").utf8)
+    }
+
+    mutating func double(_ value: Double?) {
+        separate()
+        bytes.append(contentsOf: (value.flatMap { $0.isFinite ? String($0) : nil } ?? "null").utf8)
+    }
+
+    mutating func bool(_ value: Bool) {
+        separate()
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    private mutating func appendString(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0..<0x20:
+                bytes.append(contentsOf: [
+                    0x5C, UInt8(ascii: "u"), 0x30, 0x30, Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 15)],
+                ])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
