@@ -69,22 +69,23 @@ enum DeviceScanner {
         let skipped = publishDir.flatMap(realPath)
         let candidates = names.filter { !$0.hasPrefix(".") && !$0.hasPrefix("_") && root + "/" + $0 != skipped }
         var folders: [DeviceFolder] = []
+        var entries: [(entry: String, name: String)] = []
         for (name, spellings) in Dictionary(grouping: candidates, by: { $0.lowercased() }) {
-            let entry: String
             if spellings.count == 1 {
-                entry = spellings[0]
+                entries.append((spellings[0], name))
             } else if spellings.contains(name) {
-                entry = name
+                entries.append((name, name))
             } else {
                 let listed = spellings.sorted().map(InertText.terminal).joined(separator: ", ")
                 folders.append(
                     DeviceFolder(
                         name: name, displayName: name, path: root + "/" + spellings.sorted()[0],
                         problem: "folders \(listed) differ only in case; rename all but one (to \(name))"))
-                continue
             }
-            if let folder = inspect(entry, lowercased: name, root: root) { folders.append(folder) }
         }
+        // A few system calls per folder: on all cores, for fleets of thousands.
+        folders += ManifestVerifier.parallelMap(entries) { inspect($0.entry, lowercased: $0.name, root: root) }
+            .compactMap { $0 }
         return folders.sorted { $0.name < $1.name }
     }
 
