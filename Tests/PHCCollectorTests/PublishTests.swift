@@ -273,7 +273,8 @@ struct PublishTests {
         let flags = [
             "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)",
             "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--no-first-run", "--disable-extensions",
+            "--no-first-run", "--disable-extensions", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-pings",
         ]
         let screenshot = try await Command.run(
             Command.which("chromium")!, flags + ["--window-size=1200,2000", "--screenshot=\(shot)", "file://\(page)"],
