@@ -30,7 +30,7 @@ extension PHCAgentCommand {
                 do {
                     _ = try SigningKey.load(path: configuration.keyFile)
                 } catch {
-                    StandardError.line("\(configuration.file): key_file: \(error.description)")
+                    StandardError.error("\(configuration.file): key_file: \(error.description)")
                     throw ExitCode.failure
                 }
                 print("\(configuration.file): OK (device \(configuration.device), \(checks) checks)")

@@ -68,5 +68,5 @@ struct ConfigOption: ParsableArguments {
 
 /// Writes one line to stderr.
 func printError(_ message: String) {
-    StandardError.line(message)
+    StandardError.error(message)
 }

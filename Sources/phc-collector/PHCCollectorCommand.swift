@@ -37,7 +37,7 @@ struct CollectorOptions: ParsableArguments {
         do {
             return try CollectorConfiguration.load(path: config)
         } catch {
-            for issue in error.issues { StandardError.line(issue.description) }
+            for issue in error.issues { StandardError.error(issue.description) }
             throw ExitCode.failure
         }
     }
@@ -49,7 +49,7 @@ struct CollectorOptions: ParsableArguments {
 
 /// Prints `phc-collector: error: …` and exits 1.
 func fail(_ message: String) -> ExitCode {
-    StandardError.line("phc-collector: error: \(message)")
+    StandardError.error("phc-collector: error: \(message)")
     return ExitCode.failure
 }
 

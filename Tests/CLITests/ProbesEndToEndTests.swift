@@ -74,21 +74,25 @@ struct ProbesEndToEndTests {
         #expect(manifest.status == .warn)
         #expect(manifest.check("gpu:0")?.observations["temperature_c"] == .double(41))
         // The series allow-list is the agent's own vocabulary: what these checks emit, it keeps.
-        let emitted = Set(manifest.checks.flatMap { check in
-            check.observations.compactMap { key, value -> String? in
-                switch value {
-                case .int, .double: key
-                default: nil
+        let emitted = Set(
+            manifest.checks.flatMap { check in
+                check.observations.compactMap { key, value -> String? in
+                    switch value {
+                    case .int, .double: key
+                    default: nil
+                    }
                 }
-            }
-        })
+            })
         let expected: Set<String> = [
-            "temperature_c", "utilization_pct", "memory_used_bytes", "memory_total_bytes", "power_draw_w", "power_limit_w",
-            "kv_cache_usage_pct", "requests_running", "requests_waiting", "latency_ms", "load1", "memory_available_bytes",
+            "temperature_c", "utilization_pct", "memory_used_bytes", "memory_total_bytes", "power_draw_w",
+            "power_limit_w",
+            "kv_cache_usage_pct", "requests_running", "requests_waiting", "latency_ms", "load1",
+            "memory_available_bytes",
             "root_free_bytes",
         ]
         #expect(expected.isSubset(of: emitted), "not emitted: \(expected.subtracting(emitted).sorted())")
-        #expect(expected.allSatisfy(SeriesKeys.contains), "allow-listed: \(expected.filter { !SeriesKeys.contains($0) })")
+        #expect(
+            expected.allSatisfy(SeriesKeys.contains), "allow-listed: \(expected.filter { !SeriesKeys.contains($0) })")
     }
 }
 

@@ -98,6 +98,16 @@ struct AlertAndLegacyTests {
         #expect(lines.contains("c.yaml:5:1: receiverz: unknown key 'receiverz' (did you mean 'receivers'?)"))
     }
 
+    @Test("the generic and the quickstart's collector configurations are valid")
+    func genericAndDemoConfigurations() throws {
+        let generic = try CollectorConfiguration.load(path: "\(Repository.root)/collector-config/generic.yaml")
+        #expect(
+            generic.database == "/var/lib/phc-collector/collector.sqlite"
+                && generic.publishDir == "/space/devices/_fleet")
+        let demo = try CollectorConfiguration.load(path: "\(Repository.root)/collector-config/default.yaml")
+        #expect(demo.devicesDir == Repository.root + "/.phc-demo/devices")
+    }
+
     @Test("the shipped collector configuration is valid")
     func shippedConfiguration() throws {
         let configuration = try CollectorConfiguration.load(path: "\(Repository.root)/collector-config/motoko.yaml")

@@ -17,7 +17,7 @@ public struct StderrLogHandler: LogHandler {
     public init(label: String, level: Logger.Level) {
         self.label = label
         self.logLevel = level
-        self.journal = getenv("JOURNAL_STREAM") != nil
+        self.journal = StandardError.journal
     }
 
     /// Makes this the process's log handler (debug and up with `verbose`, else info and up)
@@ -67,8 +67,14 @@ public enum StandardError {
         }
     }
 
-    /// Writes `message` and a newline.
-    public static func line(_ message: String) {
-        write(message + "\n")
+    /// Writes `message` (an error for a human: one line, or a few for a hint) with a newline. Under
+    /// systemd (`JOURNAL_STREAM` set) every line carries the `<3>` priority prefix, so the
+    /// journal files it as an error and not as the stream's default level.
+    public static func error(_ message: String) {
+        guard journal else { return write(message + "\n") }
+        write(message.split(separator: "\n", omittingEmptySubsequences: false).map { "<3>\($0)\n" }.joined())
     }
+
+    /// Whether stderr goes to the journal.
+    static let journal = getenv("JOURNAL_STREAM") != nil
 }
