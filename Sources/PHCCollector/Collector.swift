@@ -119,7 +119,7 @@ public struct Collector: Sendable {
         let limit = configuration.maxManifestBytes
         let budget = ReadBudget(limit: readBudget.perPass, perDevice: readBudget.perDevice)
         let keep = configuration.archive
-        let evidence = ManifestVerifier.parallelMap(works) { work in
+        let evidence = Parallel.map(works) { work in
             DeviceEvidence.read(work, limit: limit, budget: budget, now: now, keep: keep)
         }
         let deferred = evidence.filter(\.deferred).count

@@ -84,7 +84,7 @@ enum DeviceScanner {
             }
         }
         // A few system calls per folder: on all cores, for fleets of thousands.
-        folders += ManifestVerifier.parallelMap(entries) { inspect($0.entry, lowercased: $0.name, root: root) }
+        folders += Parallel.map(entries) { inspect($0.entry, lowercased: $0.name, root: root) }
             .compactMap { $0 }
         return folders.sorted { $0.name < $1.name }
     }

@@ -129,39 +129,4 @@ enum ManifestVerifier {
         }
         return verify(envelope: data, folder: folder, trusted: trusted, keep: keep)
     }
-
-    /// Runs `work` for every item on all cores; results in the items' order.
-    static func parallelMap<Item: Sendable, Result: Sendable>(
-        _ items: [Item], _ work: @escaping @Sendable (Item) -> Result
-    ) -> [Result] {
-        guard items.count > 1 else { return items.map(work) }
-        let chunk = max(16, items.count / (ProcessInfo.processInfo.activeProcessorCount * 8))
-        let chunks = (items.count + chunk - 1) / chunk
-        let slots = Slots<Result>(count: items.count)
-        DispatchQueue.concurrentPerform(iterations: chunks) { index in
-            for position in (index * chunk)..<min(items.count, (index + 1) * chunk) {
-                slots.set(position, work(items[position]))
-            }
-        }
-        return slots.values()
-    }
-}
-
-/// Result slots written by `concurrentPerform`: each index by exactly one worker.
-private final class Slots<Value>: @unchecked Sendable {
-    private let storage: UnsafeMutableBufferPointer<Value?>
-
-    init(count: Int) {
-        storage = .allocate(capacity: count)
-        storage.initialize(repeating: nil)
-    }
-
-    deinit {
-        storage.deinitialize()
-        storage.deallocate()
-    }
-
-    func set(_ index: Int, _ value: Value) { storage[index] = value }
-
-    func values() -> [Value] { storage.map { $0! } }
 }

@@ -49,23 +49,36 @@ public struct Publisher: Sendable {
         }
         let report = try FleetReport.build(configuration: configuration, clock: clock)
         let store = try CollectorStore(path: configuration.database, readOnly: true)
-        try Directory.create(configuration.publishDir, mode: 0o755)
-        let document = FleetDocument(report: report, host: host, passMilliseconds: passMilliseconds)
-        try AtomicFile.write(document.encoded(), to: configuration.publishDir + "/fleet.json")
         let values = try store.latestValues()
-        let fleet = Data(
-            PromText.renderFleet(
-                PromText.Input(
-                    report: report, values: values,
-                    passSeconds: Double(passMilliseconds) / 1000,
-                    passFinishedAt: now)
-            ).utf8)
-        try AtomicFile.write(fleet + Data(pass.utf8), to: configuration.publishDir + "/phc.prom")
-        let page = HTMLPage.render(
-            HTMLPage.Input(report: report, charts: try Self.charts(report, store: store, now: now), host: host))
-        try AtomicFile.write(Data(page.utf8), to: configuration.publishDir + "/index.html")
-        try AtomicFile.write(fleet, to: cachePath, mode: 0o640)
+        let charts = try Self.charts(report, store: store, now: now)
+        // The three files are independent renderings of the same facts: made at the same time.
+        let host = host
+        let rendered = Parallel.map(Rendering.allCases, grain: 1) { rendering -> Data in
+            switch rendering {
+            case .fleetJSON:
+                FleetDocument(report: report, host: host, passMilliseconds: passMilliseconds).encoded()
+            case .fleetProm:
+                Data(
+                    PromText.renderFleet(
+                        PromText.Input(
+                            report: report, values: values, passSeconds: Double(passMilliseconds) / 1000,
+                            passFinishedAt: now)
+                    ).utf8)
+            case .page:
+                Data(HTMLPage.render(HTMLPage.Input(report: report, charts: charts, host: host)).utf8)
+            }
+        }
+        try Directory.create(configuration.publishDir, mode: 0o755)
+        try AtomicFile.write(rendered[0], to: configuration.publishDir + "/fleet.json")
+        try AtomicFile.write(rendered[1] + Data(pass.utf8), to: configuration.publishDir + "/phc.prom")
+        try AtomicFile.write(rendered[2], to: configuration.publishDir + "/index.html")
+        try AtomicFile.write(rendered[1], to: cachePath, mode: 0o640)
         return true
+    }
+
+    /// What a full publish renders, in the order of `rendered`.
+    enum Rendering: CaseIterable, Sendable {
+        case fleetJSON, fleetProm, page
     }
 
     /// The page as `report --format html` prints it.

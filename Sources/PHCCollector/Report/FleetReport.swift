@@ -137,12 +137,14 @@ public struct FleetReport: Codable, Sendable {
             guard names.contains(single) else { throw ReportError.unknownDevice(only!) }
             names = [single]
         }
-        var devices: [Device] = []
-        for name in names.sorted() {
+        // Decoding each device's stored checks is most of the work: spread over the cores.
+        let silentAfter = configuration.silentAfter
+        let configuredDevices = configuration.devices
+        let devices = Parallel.map(names.sorted()) { name -> Device in
             let record = records[name]
-            let configured = configuration.devices[name]
+            let configured = configuredDevices[name]
             let silence = DeviceSilence.reason(
-                of: record, configured: configured, now: now, defaultSilentAfter: configuration.silentAfter)
+                of: record, configured: configured, now: now, defaultSilentAfter: silentAfter)
             var status = record?.status ?? .unknown
             if silence != nil { status = max(record?.status ?? .ok, DeviceSilence.severity(configured)) }
             let trust: String =
@@ -152,17 +154,16 @@ public struct FleetReport: Codable, Sendable {
                 case _ where record?.rejection != nil: "rejected"
                 default: "none"
                 }
-            devices.append(
-                Device(
-                    device: record?.displayName ?? name, status: status, trust: trust, silent: silence != nil,
-                    lastSeen: record?.issuedAt.map { Timestamp(secondsSinceEpoch: $0).description },
-                    lastSeenAgo: record?.issuedAt.map { Age.text(now.saturatingSubtract($0)) + " ago" },
-                    sequence: record?.lastSequence,
-                    agentVersion: record?.agentVersion, checks: record?.checks ?? [],
-                    rejection: record?.rejection ?? record?.fileProblem?.reason,
-                    silence: silence, ageSeconds: record?.issuedAt.map { max(0, now.saturatingSubtract($0)) },
-                    expiresAt: record?.expiresAt.map { Timestamp(secondsSinceEpoch: $0).description },
-                    availability: availability[name]))
+            return Device(
+                device: record?.displayName ?? name, status: status, trust: trust, silent: silence != nil,
+                lastSeen: record?.issuedAt.map { Timestamp(secondsSinceEpoch: $0).description },
+                lastSeenAgo: record?.issuedAt.map { Age.text(now.saturatingSubtract($0)) + " ago" },
+                sequence: record?.lastSequence,
+                agentVersion: record?.agentVersion, checks: record?.checks ?? [],
+                rejection: record?.rejection ?? record?.fileProblem?.reason,
+                silence: silence, ageSeconds: record?.issuedAt.map { max(0, now.saturatingSubtract($0)) },
+                expiresAt: record?.expiresAt.map { Timestamp(secondsSinceEpoch: $0).description },
+                availability: availability[name])
         }
         let silences = try store.silences().filter { $0.isActive(at: now) }
         let alerts = try store.alerts(includingResolvedSince: now.saturatingSubtract(86400))
