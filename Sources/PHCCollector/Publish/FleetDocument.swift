@@ -76,69 +76,44 @@ struct FleetDocument: Encodable {
     func encoded() -> Data {
         var json = JSONWriter(capacity: devices.count * 512 + 4096)
         json.object { json in
-            json.key("schema")
-            json.string(schema)
-            json.key("generated_at")
-            json.string(generatedAt)
-            json.key("collector")
-            json.object { json in
-                json.key("host")
-                json.string(collector.host)
-                json.key("last_pass")
-                json.string(collector.lastPass)
-                json.key("pass_ms")
-                json.int(collector.passMilliseconds)
+            json.string("schema", schema)
+            json.string("generated_at", generatedAt)
+            json.object("collector") { json in
+                json.string("host", collector.host)
+                json.string("last_pass", collector.lastPass)
+                json.int("pass_ms", collector.passMilliseconds)
             }
-            json.key("summary")
-            json.object { json in
+            json.object("summary") { json in
                 for (key, value) in summary.sorted(by: { $0.key < $1.key }) {
-                    json.key(key)
-                    json.int(Int64(value))
+                    json.int(key, Int64(value))
                 }
             }
-            json.key("devices")
-            json.array { json in
+            json.array("devices") { json in
                 for entry in devices { Self.write(entry, into: &json) }
             }
-            json.key("alerts")
-            json.array { json in
+            json.array("alerts") { json in
                 for alert in alerts {
                     json.object { json in
-                        json.key("name")
-                        json.string(alert.name)
-                        json.key("device")
-                        json.string(alert.device)
-                        json.key("check")
-                        json.string(alert.check)
-                        json.key("severity")
-                        json.string(alert.severity.rawValue)
-                        json.key("state")
-                        json.string(alert.state)
-                        json.key("since")
-                        json.string(alert.since)
-                        json.key("summary")
-                        json.string(alert.summary)
-                        json.key("silenced")
-                        json.bool(alert.silenced)
+                        json.string("name", alert.name)
+                        json.string("device", alert.device)
+                        json.string("check", alert.check)
+                        json.string("severity", alert.severity.rawValue)
+                        json.string("state", alert.state)
+                        json.string("since", alert.since)
+                        json.string("summary", alert.summary)
+                        json.bool("silenced", alert.silenced)
                     }
                 }
             }
-            json.key("receivers")
-            json.array { json in
+            json.array("receivers") { json in
                 for receiver in receivers {
                     json.object { json in
-                        json.key("name")
-                        json.string(receiver.name)
-                        json.key("type")
-                        json.string(receiver.type)
-                        json.key("status")
-                        json.string(receiver.status)
-                        json.key("last_error")
-                        json.string(receiver.lastError)
-                        json.key("since")
-                        json.string(receiver.since)
-                        json.key("pending")
-                        json.int(Int64(receiver.pending))
+                        json.string("name", receiver.name)
+                        json.string("type", receiver.type)
+                        json.string("status", receiver.status)
+                        json.string("last_error", receiver.lastError)
+                        json.string("since", receiver.since)
+                        json.int("pending", Int64(receiver.pending))
                     }
                 }
             }
@@ -149,56 +124,34 @@ struct FleetDocument: Encodable {
     private static func write(_ entry: Entry, into json: inout JSONWriter) {
         let device = entry.device
         json.object { json in
-            json.key("device")
-            json.string(device.device)
-            json.key("status")
-            json.string(device.status.rawValue)
-            json.key("trust")
-            json.string(device.trust)
-            json.key("silent")
-            json.bool(device.silent)
-            json.key("last_seen")
-            json.string(device.lastSeen)
-            json.key("last_seen_ago")
-            json.string(device.lastSeenAgo)
-            json.key("age_s")
-            json.int(device.ageSeconds)
-            json.key("expires_at")
-            json.string(device.expiresAt)
-            json.key("sequence")
-            json.int(device.sequence)
-            json.key("agent_version")
-            json.string(device.agentVersion)
-            json.key("rejection")
-            json.string(device.rejection)
-            json.key("silence")
-            json.string(device.silence)
-            json.key("availability")
-            json.object { json in
-                json.key("24h")
-                json.double(device.availability?.day)
-                json.key("7d")
-                json.double(device.availability?.week)
-                json.key("30d")
-                json.double(device.availability?.month)
+            json.string("device", device.device)
+            json.string("status", device.status.rawValue)
+            json.string("trust", device.trust)
+            json.bool("silent", device.silent)
+            json.string("last_seen", device.lastSeen)
+            json.string("last_seen_ago", device.lastSeenAgo)
+            json.int("age_s", device.ageSeconds)
+            json.string("expires_at", device.expiresAt)
+            json.int("sequence", device.sequence)
+            json.string("agent_version", device.agentVersion)
+            json.string("rejection", device.rejection)
+            json.string("silence", device.silence)
+            json.object("availability") { json in
+                json.double("24h", device.availability?.day)
+                json.double("7d", device.availability?.week)
+                json.double("30d", device.availability?.month)
             }
-            json.key("checks")
-            json.array { json in
+            json.array("checks") { json in
                 for check in device.checks {
                     json.object { json in
-                        json.key("id")
-                        json.string(check.id)
-                        json.key("kind")
-                        json.string(String(check.id.prefix { $0 != ":" }))
-                        json.key("status")
-                        json.string(check.status.rawValue)
-                        json.key("summary")
-                        json.string(check.summary)
+                        json.string("id", check.id)
+                        json.string("kind", String(check.id.prefix { $0 != ":" }))
+                        json.string("status", check.status.rawValue)
+                        json.string("summary", check.summary)
                     }
                 }
             }
-            json.key("alerts")
-            json.array { json in
+            json.array("alerts") { json in
                 for alert in entry.alerts { json.string(alert) }
             }
         }

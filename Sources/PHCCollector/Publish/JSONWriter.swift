@@ -64,6 +64,32 @@ struct JSONWriter {
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
+    // Members of an object: `"key":value` in one call.
+    mutating func object(_ key: String, _ body: (inout JSONWriter) -> Void) {
+        self.key(key)
+        object(body)
+    }
+    mutating func array(_ key: String, _ body: (inout JSONWriter) -> Void) {
+        self.key(key)
+        array(body)
+    }
+    mutating func string(_ key: String, _ value: String?) {
+        self.key(key)
+        string(value)
+    }
+    mutating func int(_ key: String, _ value: Int64?) {
+        self.key(key)
+        int(value)
+    }
+    mutating func double(_ key: String, _ value: Double?) {
+        self.key(key)
+        double(value)
+    }
+    mutating func bool(_ key: String, _ value: Bool) {
+        self.key(key)
+        bool(value)
+    }
+
     private static let hex = Array("0123456789abcdef".utf8)
 
     private mutating func appendString(_ text: String) {
