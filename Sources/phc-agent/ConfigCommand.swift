@@ -7,7 +7,7 @@ extension PHCAgentCommand {
         static let configuration = CommandConfiguration(
             commandName: "config",
             abstract: "Work with the agent configuration.",
-            subcommands: [Validate.self])
+            subcommands: [Validate.self, Paths.self])
 
         struct Validate: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -34,6 +34,23 @@ extension PHCAgentCommand {
                     throw ExitCode.failure
                 }
                 print("\(configuration.file): OK (device \(configuration.device), \(checks) checks)")
+            }
+        }
+
+        struct Paths: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "paths",
+                abstract: "Print the folders 'run' writes in, one per line.",
+                discussion: """
+                    state_dir, devices_dir and every mount with write_probe: true. scripts/install \
+                    makes exactly these writable in phc-agent.service (ReadWritePaths= in a drop-in), \
+                    whose file system is otherwise read-only; run it again after adding a write probe.
+                    """)
+
+            @OptionGroup var options: ConfigOption
+
+            func run() throws {
+                for path in try options.load().writablePaths { print(path) }
             }
         }
     }

@@ -48,7 +48,8 @@ struct DeploymentTests {
         let config = try directory.write(
             "agent.yaml",
             "device: testbox\ndevices_dir: /space/devices\nstate_dir: /var/lib/phc-agent\n"
-                + "key_file: /etc/phc/agent.key\nchecks:\n  mounts: [{path: /}]\n")
+                + "key_file: /etc/phc/agent.key\nchecks:\n  mounts: [{path: /}, {path: /mnt/scratch, write_probe: true}]\n"
+        )
         let install = [script("install"), "agent", "--destdir", root, "--binaries", binaries]
 
         let first = try await Command.run("/bin/bash", install + ["--config", config], timeout: 180)
@@ -66,6 +67,12 @@ struct DeploymentTests {
         #expect(pubkey.stdout.hasPrefix("ed25519:"))
         #expect(first.stdout.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces) == line })
         #expect(try String(contentsOfFile: root + "/etc/phc/agent.yaml", encoding: .utf8).hasPrefix("device: testbox"))
+        // The unit's file system is read-only but for the folders this configuration writes in.
+        let dropIn = try String(
+            contentsOfFile: root + "/etc/systemd/system/phc-agent.service.d/writable.conf", encoding: .utf8)
+        #expect(
+            dropIn.split(separator: "\n").contains("ReadWritePaths=-/var/lib/phc-agent -/space/devices -/mnt/scratch"),
+            "\(dropIn)")
         let installedBinary = try await Command.run(root + "/usr/local/bin/phc-agent", ["--version"])
         #expect(installedBinary.stdout.hasPrefix("phc \(PHCVersion.current)"))
 

@@ -38,6 +38,17 @@ public struct AgentConfiguration: Sendable {
     public var processes: [ProcessCheckConfiguration] = []
 
     public static let defaultPath = "/etc/phc/agent.yaml"
+
+    /// The folders `run` writes in: the state folder, the devices folder (the manifest, the
+    /// legacy status file) and every mount with a write probe, in that order, without repeats.
+    /// A sandbox that makes the rest of the file system read-only must leave these writable.
+    public var writablePaths: [String] {
+        var paths: [String] = []
+        for path in [stateDir, devicesDir] + mounts.filter(\.writeProbe).map(\.path) where !paths.contains(path) {
+            paths.append(path)
+        }
+        return paths
+    }
 }
 
 /// `checks.mounts[]`.
