@@ -10,9 +10,6 @@ internal import PHCCore
 
 /// Facts about the host the agent runs on, read from the kernel and /etc.
 public enum HostFacts {
-    /// The host name up to the first dot, lower-cased: the default device name.
-    public static func shortHostName() -> String { HostName.short() }
-
     public static func currentDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buffer, buffer.count) != nil else { return "/" }

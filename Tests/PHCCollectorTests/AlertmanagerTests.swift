@@ -53,7 +53,7 @@ final class RealAlertmanager: @unchecked Sendable {
     /// Waits until `/-/ready` answers 200.
     func ready() async throws {
         for _ in 0..<100 {
-            if let response = try? await CurlHTTPClient().get(HTTPRequest(url: url + "/-/ready", timeout: .seconds(1))),
+            if let response = try? await CurlHTTPClient().send(HTTPRequest(url: url + "/-/ready", timeout: .seconds(1))),
                 response.status == 200
             {
                 return
@@ -67,7 +67,7 @@ final class RealAlertmanager: @unchecked Sendable {
 
     /// `GET /api/v2/alerts`: the alerts it holds.
     func alerts() async throws -> [[String: Any]] {
-        let response = try await CurlHTTPClient().get(HTTPRequest(url: url + "/api/v2/alerts", timeout: .seconds(5)))
+        let response = try await CurlHTTPClient().send(HTTPRequest(url: url + "/api/v2/alerts", timeout: .seconds(5)))
         return try JSONSerialization.jsonObject(with: response.body) as? [[String: Any]] ?? []
     }
 

@@ -133,7 +133,7 @@ struct PublishTests {
         var body = ""
         for _ in 0..<100 where !body.contains("phc_device_up") {
             try await Task.sleep(for: .milliseconds(100))
-            if let response = try? await CurlHTTPClient().get(HTTPRequest(url: "http://127.0.0.1:\(port)/metrics")) {
+            if let response = try? await CurlHTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/metrics")) {
                 body = response.text
             }
         }

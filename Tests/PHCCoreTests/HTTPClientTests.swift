@@ -21,12 +21,12 @@ struct HTTPClientTests {
             }
         }
         defer { server.stop() }
-        let ok = try await client.get(HTTPRequest(url: server.baseURL + "/ok"))
+        let ok = try await client.send(HTTPRequest(url: server.baseURL + "/ok"))
         #expect(ok.status == 200 && ok.text == #"{"ok":true}"# && ok.contentType == "application/json")
-        let busy = try await client.get(HTTPRequest(url: server.baseURL + "/health"))
+        let busy = try await client.send(HTTPRequest(url: server.baseURL + "/health"))
         #expect(busy.status == 503 && busy.text == "loading")
-        #expect(try await client.get(HTTPRequest(url: server.baseURL + "/moved")).status == 302)
-        #expect(try await client.get(HTTPRequest(url: server.baseURL + "/moved", followRedirects: true)).status == 200)
+        #expect(try await client.send(HTTPRequest(url: server.baseURL + "/moved")).status == 302)
+        #expect(try await client.send(HTTPRequest(url: server.baseURL + "/moved", followRedirects: true)).status == 200)
     }
 
     @Test("a refused connection is its own kind of error, naming the URL")
@@ -34,7 +34,7 @@ struct HTTPClientTests {
         let server = try LoopbackHTTPServer { _ in .respond(status: 200, body: "") }
         let url = server.baseURL + "/health"
         server.stop()
-        let error = await #expect(throws: HTTPClientError.self) { try await client.get(HTTPRequest(url: url)) }
+        let error = await #expect(throws: HTTPClientError.self) { try await client.send(HTTPRequest(url: url)) }
         #expect(error?.isConnectionRefused == true)
         #expect(error?.description.hasPrefix("GET \(url): ") == true)
     }
@@ -48,7 +48,7 @@ struct HTTPClientTests {
         for path in ["/never", "/drip"] {
             let start = Date()
             let error = await #expect(throws: HTTPClientError.self) {
-                try await client.get(HTTPRequest(url: server.baseURL + path, timeout: .milliseconds(600)))
+                try await client.send(HTTPRequest(url: server.baseURL + path, timeout: .milliseconds(600)))
             }
             guard case .timedOut? = error?.kind else {
                 Issue.record("\(path): expected a timeout, got \(String(describing: error))")
@@ -66,10 +66,10 @@ struct HTTPClientTests {
         let server = try LoopbackHTTPServer { _ in .respond(status: 200, body: big, contentType: "text/plain") }
         defer { server.stop() }
         let error = await #expect(throws: HTTPClientError.self) {
-            try await client.get(HTTPRequest(url: server.baseURL + "/metrics", maxBodyBytes: 64 * 1024))
+            try await client.send(HTTPRequest(url: server.baseURL + "/metrics", maxBodyBytes: 64 * 1024))
         }
         #expect(error?.kind == .bodyTooLarge(limit: 64 * 1024))
-        #expect(try await client.get(HTTPRequest(url: server.baseURL + "/metrics")).body.count == 200_000)
+        #expect(try await client.send(HTTPRequest(url: server.baseURL + "/metrics")).body.count == 200_000)
     }
 
     @Test("the bearer token is sent, and appears in no error; credentials in URLs are redacted")
@@ -79,11 +79,11 @@ struct HTTPClientTests {
             request.path == "/slow" ? .never : .respond(status: 200, body: "[]")
         }
         defer { server.stop() }
-        _ = try await client.get(HTTPRequest(url: server.baseURL + "/v1/models", bearerToken: token))
+        _ = try await client.send(HTTPRequest(url: server.baseURL + "/v1/models", bearerToken: token))
         #expect(server.requests.first?.headers["authorization"] == "Bearer \(token)")
         let url = "http://admin:\(token)@127.0.0.1:\(server.port)/slow"
         let error = await #expect(throws: HTTPClientError.self) {
-            try await client.get(HTTPRequest(url: url, timeout: .milliseconds(300), bearerToken: token))
+            try await client.send(HTTPRequest(url: url, timeout: .milliseconds(300), bearerToken: token))
         }
         let text = String(describing: error)
         #expect(!text.contains(token), "\(text)")
@@ -121,7 +121,7 @@ struct HTTPClientTests {
         var lastError: HTTPClientError?
         for _ in 0..<50 {
             do {
-                _ = try await client.get(HTTPRequest(url: "https://127.0.0.1:\(port)/", timeout: .seconds(2)))
+                _ = try await client.send(HTTPRequest(url: "https://127.0.0.1:\(port)/", timeout: .seconds(2)))
                 Issue.record("a self-signed certificate was accepted")
                 return
             } catch {
@@ -141,7 +141,7 @@ struct HTTPClientTests {
         "only http and https",
         arguments: ["file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://x", "/relative", "127.0.0.1:80"])
     func schemes(url: String) async {
-        let error = await #expect(throws: HTTPClientError.self) { try await client.get(HTTPRequest(url: url)) }
+        let error = await #expect(throws: HTTPClientError.self) { try await client.send(HTTPRequest(url: url)) }
         #expect(error?.kind == .unsupportedScheme || error?.kind == .invalidURL)
     }
 
@@ -153,7 +153,7 @@ struct HTTPClientTests {
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<20 {
                 group.addTask {
-                    _ = try? await client.get(HTTPRequest(url: server.baseURL + "/", timeout: .seconds(2)))
+                    _ = try? await client.send(HTTPRequest(url: server.baseURL + "/", timeout: .seconds(2)))
                 }
             }
         }

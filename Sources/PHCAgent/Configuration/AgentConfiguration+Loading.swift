@@ -1,12 +1,12 @@
 public import PHCConfig
-internal import PHCCore
+public import PHCCore
 
 extension AgentConfiguration {
     /// Reads and validates the agent configuration at `path`.
     ///
     /// - Parameter hostName: the default device name (the short host name, lower-cased).
     /// - Throws: ``ConfigError`` listing every problem with file, line and a hint.
-    public static func load(path: String, hostName: String = HostFacts.shortHostName()) throws(ConfigError)
+    public static func load(path: String, hostName: String = HostName.short()) throws(ConfigError)
         -> AgentConfiguration
     {
         let document = try ConfigDocument(path: path)

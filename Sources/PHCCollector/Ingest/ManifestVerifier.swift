@@ -3,7 +3,6 @@
 #else
     import Foundation
 #endif
-import Dispatch
 internal import PHCCore
 
 /// Why a manifest was not used as health data.

@@ -3,6 +3,7 @@
 #else
     import Foundation
 #endif
+internal import PHCCore
 
 /// One message for one receiver, as the outbox keeps it: written in the transaction that
 /// changed the alerts it speaks of, sent after the commit, built into the receiver's own format
@@ -35,15 +36,10 @@ struct AlertNotification: Codable, Sendable, Equatable {
     /// Firing while any of its alerts fires.
     var status: AlertNotice.Status { alerts.contains { $0.status == .firing } ? .firing : .resolved }
 
+    /// 32 random hex digits.
     static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        func hex(_ value: UInt64) -> String {
-            let digits = String(value, radix: 16)
-            return String(repeating: "0", count: 16 - digits.count) + digits
-        }
-        return hex(high) + hex(low)
+        return Digest.hex((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
     /// `{}:{a="1", b="2"}` for group labels `a`, `b`.

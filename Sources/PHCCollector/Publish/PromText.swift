@@ -82,13 +82,6 @@ enum PromText {
         var report: FleetReport
         /// Each device's latest series values (from its last accepted manifest), by lower-cased name.
         var values: [String: [SeriesValue]]
-        var passSeconds: Double
-        var passFinishedAt: Int64
-    }
-
-    /// The whole file: the fleet's metrics and the pass's.
-    static func render(_ input: Input) -> String {
-        renderFleet(input) + renderPass(seconds: input.passSeconds, finishedAt: input.passFinishedAt)
     }
 
     /// The collector's own metrics: how long the pass took, when it finished.

@@ -59,11 +59,7 @@ public struct Publisher: Sendable {
                 FleetDocument(report: report, host: host, passMilliseconds: passMilliseconds).encoded()
             case .fleetProm:
                 Data(
-                    PromText.renderFleet(
-                        PromText.Input(
-                            report: report, values: values, passSeconds: Double(passMilliseconds) / 1000,
-                            passFinishedAt: now)
-                    ).utf8)
+                    PromText.renderFleet(PromText.Input(report: report, values: values)).utf8)
             case .page:
                 Data(HTMLPage.render(HTMLPage.Input(report: report, charts: charts, host: host)).utf8)
             }

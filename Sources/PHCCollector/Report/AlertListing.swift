@@ -77,7 +77,7 @@ public struct AlertListing: Codable, Sendable {
         let safe = InertText.terminal
         return alerts.map { alert in
             var line =
-                "\(alert.state.padding(8)) \(alert.severity.padding(5)) \(safe(alert.labels["device"] ?? "")) \(alert.name)"
+                "\(ReportRenderer.pad(alert.state, 8)) \(ReportRenderer.pad(alert.severity, 5)) \(safe(alert.labels["device"] ?? "")) \(alert.name)"
             if let check = alert.labels["check"] ?? alert.labels["receiver"] { line += " \(safe(check))" }
             line += " since \(alert.since)"
             if alert.silenced { line += " [silenced]" }
@@ -85,11 +85,5 @@ public struct AlertListing: Codable, Sendable {
             let deliveries = alert.notifications.map { "    → \($0.receiver): \($0.status) at \($0.at)" }
             return ([line] + deliveries).joined(separator: "\n")
         }.joined(separator: "\n")
-    }
-}
-
-extension String {
-    fileprivate func padding(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

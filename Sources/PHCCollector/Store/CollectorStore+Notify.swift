@@ -56,7 +56,7 @@ extension CollectorStore {
             """
         ).run([
             .text(notification.id), .text(notification.receiver),
-            .text(String(decoding: JSONBody.encode(notification), as: UTF8.self)), .int(now), .int(now),
+            .text(JSONBody.text(notification)), .int(now), .int(now),
         ])
     }
 
@@ -141,7 +141,7 @@ extension CollectorStore {
 
     func save(_ group: GroupState) throws {
         try database.statement("INSERT OR REPLACE INTO notification_groups (key, state) VALUES (?,?)").run([
-            .text(group.key), .text(String(decoding: JSONBody.encode(group), as: UTF8.self)),
+            .text(group.key), .text(JSONBody.text(group)),
         ])
     }
 
@@ -171,7 +171,7 @@ extension CollectorStore {
             VALUES (?,?,?,?,?,?,?)
             """
         ).run([
-            .text(silence.id), .text(String(decoding: JSONBody.encode(silence.matchers), as: UTF8.self)),
+            .text(silence.id), .text(JSONBody.text(silence.matchers)),
             .int(silence.startsAt), .int(silence.endsAt), .text(Self.capped(silence.comment)), .text(silence.author),
             .int(now),
         ])
@@ -179,9 +179,9 @@ extension CollectorStore {
 
     /// Removes a silence; false when there is none with that id.
     func removeSilence(_ id: String) throws -> Bool {
-        let before = try count("silences")
+        let before = database.totalChanges
         try database.statement("DELETE FROM silences WHERE id = ?").run([.text(id)])
-        return try count("silences") < before
+        return database.totalChanges > before
     }
 
     /// Forgets silences that ended before `before`.

@@ -130,10 +130,7 @@ struct DeviceRecord: Equatable, Sendable {
     var problems: [CheckSummary] { problemsJSON == "[]" ? [] : Self.decode(problemsJSON) }
 
     static func encode(_ checks: [CheckSummary]) -> String {
-        guard !checks.isEmpty else { return "[]" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(checks)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        checks.isEmpty ? "[]" : JSONBody.text(checks)
     }
 
     static func decode(_ json: String) -> [CheckSummary] {

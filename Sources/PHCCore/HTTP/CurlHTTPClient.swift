@@ -18,14 +18,6 @@ internal import CCurl
 public struct CurlHTTPClient: Sendable {
     public init() {}
 
-    /// Performs `request` (whatever its method: ``send(_:)`` by its older name).
-    ///
-    /// - Returns: the response, whatever its status.
-    /// - Throws: ``HTTPClientError`` when there is no response: refused, timed out, too large, TLS failure…
-    public func get(_ request: HTTPRequest) async throws(HTTPClientError) -> HTTPResponse {
-        try await send(request)
-    }
-
     /// Performs `request`: GET, or POST with its body and headers.
     ///
     /// - Returns: the response, whatever its status (a 429 or a 500 is an answer, not an error).

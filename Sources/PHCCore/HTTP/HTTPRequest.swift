@@ -143,21 +143,16 @@ extension HTTPRequest {
     public var secrets: [String] {
         var found: [String] = extraSecrets
         if let bearerToken, !bearerToken.isEmpty { found.append(bearerToken) }
-        if urlIsSecret {
-            found.append(url)
-            if let schemeEnd = url.firstRange(of: "://") {
-                let rest = url[schemeEnd.upperBound...]
-                if let slash = rest.firstIndex(of: "/") {
-                    found.append(String(rest[slash...]))
-                    // Each long path segment (a webhook id, a token) on its own too.
-                    for segment in rest[slash...].split(separator: "/") where segment.count >= 8 {
-                        found.append(String(segment))
-                    }
-                }
-            }
-        }
+        if urlIsSecret { found.append(url) }
         if let schemeEnd = url.firstRange(of: "://") {
             let rest = url[schemeEnd.upperBound...]
+            if urlIsSecret, let slash = rest.firstIndex(of: "/") {
+                found.append(String(rest[slash...]))
+                // Each long path segment (a webhook id, a token) on its own too.
+                for segment in rest[slash...].split(separator: "/") where segment.count >= 8 {
+                    found.append(String(segment))
+                }
+            }
             let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
             if let at = rest[..<authorityEnd].lastIndex(of: "@") {
                 let userinfo = rest[..<at]

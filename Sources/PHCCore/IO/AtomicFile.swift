@@ -22,17 +22,8 @@ public enum AtomicFile {
         let temporary = "\(directory)/.\(name).\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
         guard fd >= 0 else { throw SystemError("create", path: temporary, errno: errno) }
-        var failure: SystemError?
-        let bytes = Array(data)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = SystemError("write", path: temporary, errno: errno)
-                break
-            }
-            offset += n
+        var failure = FileDescriptor.writeAll(fd, Array(data)).map {
+            SystemError("write", path: temporary, errno: $0)
         }
         if failure == nil, fchmod(fd, mode_t(mode)) != 0 {
             failure = SystemError("chmod", path: temporary, errno: errno)

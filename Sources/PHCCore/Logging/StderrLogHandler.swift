@@ -58,13 +58,7 @@ public struct StderrLogHandler: LogHandler {
 /// Writes to file descriptor 2, one write(2) per call so lines from threads never interleave.
 public enum StandardError {
     public static func write(_ text: String) {
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
-            if n <= 0 { break }
-            offset += n
-        }
+        _ = FileDescriptor.writeAll(2, Array(text.utf8))
     }
 
     /// Writes `message` (an error for a human: one line, or a few for a hint) with a newline. Under

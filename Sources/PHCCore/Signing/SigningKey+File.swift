@@ -60,10 +60,10 @@ extension SigningKey {
             throw .unwritable(path: path, reason: SystemError.describe(code))
         }
         let bytes = Array(key.pemRepresentation.utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress!, bytes.count) }
+        let written = FileDescriptor.writeAll(fd, bytes) == nil
         let synced = fchmod(fd, 0o600) == 0 && fsync(fd) == 0
         close(fd)
-        guard written == bytes.count, synced else {
+        guard written, synced else {
             unlink(path)
             throw .unwritable(path: path, reason: "short write")
         }

@@ -37,7 +37,7 @@ public struct HTTPCheck: HostCheck {
         let left = max(.milliseconds(50), deadline.remaining)
         let response: HTTPResponse
         do {
-            response = try await context.http.get(
+            response = try await context.http.send(
                 HTTPRequest(
                     url: configuration.url, connectTimeout: min(left, .seconds(2)), timeout: left,
                     maxBodyBytes: 1024 * 1024, bearerToken: token,

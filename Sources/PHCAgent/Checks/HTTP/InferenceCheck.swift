@@ -41,7 +41,7 @@ public struct InferenceCheck: HostCheck {
         case .failure(let error): return (finish(.unknown, error.description), nil)
         }
         func get(_ path: String, cap: Int = 4 * 1024 * 1024) async throws(HTTPClientError) -> HTTPResponse {
-            try await context.http.get(
+            try await context.http.send(
                 HTTPRequest(
                     url: URLText.join(configuration.url, path), connectTimeout: min(remaining(), .seconds(2)),
                     timeout: remaining(), maxBodyBytes: cap, bearerToken: token))

@@ -158,12 +158,3 @@ enum AlertOrder {
             < (rank(b), b.name, b.labels["device"] ?? "", b.labels["check"] ?? "")
     }
 }
-
-/// Compact JSON with sorted keys, the same bytes for the same value.
-enum JSONBody {
-    static func encode(_ value: some Encodable) -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(value)) ?? Data("{}".utf8)
-    }
-}
