@@ -193,12 +193,13 @@ public struct Collector: Sendable {
             for key in changes.delete { try store.deleteAlert(key) }
 
             // What the receivers are told, written with the alert changes that cause it.
-            var alerts = Dictionary(existing.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            let before = Dictionary(existing.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            var alerts = before
             for key in changes.delete { alerts[key] = nil }
             for alert in changes.save { alerts[alert.key] = alert }
+            let silentDevices = conditions.filter { $0.name == .deviceSilent }.map(\.device)
             let outcome = notify(
-                alerts: Array(alerts.values),
-                silentDevices: Set(conditions.filter { $0.name == .deviceSilent }.map(\.device)),
+                alerts: Array(alerts.values), silentDevices: Set(silentDevices),
                 silences: try store.silences(), groups: try store.groups(), now: now)
             for notification in outcome.notifications { try store.enqueue(notification, at: now) }
             for group in outcome.save { try store.save(group) }
@@ -214,8 +215,7 @@ public struct Collector: Sendable {
                 accepted: writes.accepted, rejected: writes.rejected)
             // Did anything the published files show change? (Ages alone do not count: the files are
             // rebuilt every few minutes for them.)
-            let before = Dictionary(existing.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-            let silent = conditions.filter { $0.name == .deviceSilent }.map(\.device).sorted().joined(separator: "\n")
+            let silent = silentDevices.sorted().joined(separator: "\n")
             let silentHash = Int64(bitPattern: UInt64(Digest.sha256Hex(Array(silent.utf8)).prefix(15), radix: 16) ?? 0)
             let silenceChanged = try store.historyState("published_silent") != silentHash
             let changed =

@@ -16,8 +16,7 @@ struct HistoryKeeper: Sendable {
     func record(_ points: [(device: String, time: Int64, value: SeriesValue)], store: CollectorStore) throws {
         guard !points.isEmpty else { return }
         let hours = try watermark(store)
-        let days =
-            try store.historyState("rollup_day") ?? Timestamp.floorDiv(hours, CollectorStore.day) * CollectorStore.day
+        let days = try dayWatermark(store, hour: hours)
         var ids = try store.seriesIDs()
         for point in points {
             let name = CollectorStore.seriesName(point.device, point.value.check, point.value.key)
@@ -33,11 +32,11 @@ struct HistoryKeeper: Sendable {
         }
     }
 
-    /// Remembers how long manifests live (for availability) as they are recorded.
+    /// Remembers how long manifests live (for availability) as they are recorded, up to a day.
     func noteLifetimes(_ lifetimes: [Int64], store: CollectorStore) throws {
-        guard let longest = lifetimes.max() else { return }
+        guard let longest = lifetimes.max().map({ min($0, CollectorStore.day) }) else { return }
         if longest > (try store.historyState("max_lifetime") ?? 0) {
-            try store.setHistoryState("max_lifetime", min(longest, CollectorStore.day))
+            try store.setHistoryState("max_lifetime", longest)
         }
     }
 
@@ -46,9 +45,16 @@ struct HistoryKeeper: Sendable {
         if let hour = try store.historyState("rollup_hour") { return hour }
         let hour = Timestamp.floorDiv(now, CollectorStore.hour) * CollectorStore.hour
         try store.setHistoryState("rollup_hour", hour)
-        try store.setHistoryState("rollup_day", Timestamp.floorDiv(hour, CollectorStore.day) * CollectorStore.day)
+        try store.setHistoryState("rollup_day", Self.dayStart(hour))
         return hour
     }
+
+    /// The first day not yet rolled up.
+    private func dayWatermark(_ store: CollectorStore, hour: Int64) throws -> Int64 {
+        try store.historyState("rollup_day") ?? Self.dayStart(hour)
+    }
+
+    static func dayStart(_ time: Int64) -> Int64 { Timestamp.floorDiv(time, CollectorStore.day) * CollectorStore.day }
 
     /// Rolls up the hours (and days) that are over, refreshes availability, prunes a slice.
     ///
@@ -56,8 +62,7 @@ struct HistoryKeeper: Sendable {
     @discardableResult
     func compact(store: CollectorStore) throws -> Bool {
         var hour = try watermark(store)
-        var day =
-            try store.historyState("rollup_day") ?? Timestamp.floorDiv(hour, CollectorStore.day) * CollectorStore.day
+        var day = try dayWatermark(store, hour: hour)
         let lifetime = try store.historyState("max_lifetime") ?? 900
         var rolled = 0
         while hour + CollectorStore.hour + Self.graceSeconds <= now, rolled < hoursPerPass {

@@ -18,6 +18,15 @@ struct PassWrites: Sendable {
     var filesSeen: [(path: String, signature: String)] = []
     var accepted = 0
     var rejected = 0
+
+    /// A manifest kept as history: its row, its series values and (when archiving) its envelope.
+    mutating func addHistory(
+        device: String, row: CollectorStore.ManifestRow, values: [SeriesValue], envelope: Data?
+    ) {
+        manifests.append((device, row))
+        for value in values { points.append((device, row.issuedAt, value)) }
+        if let envelope { archive.append((device, row.issuedAt, envelope)) }
+    }
 }
 
 /// The collector's rules for evidence, as values: what a verified manifest, a backlog, a
@@ -47,9 +56,7 @@ struct Ledger: Sendable {
                 }
             }
             for late in reading.late {
-                writes.manifests.append((record.name, late.row))
-                if let envelope = late.envelope { writes.archive.append((record.name, late.row.issuedAt, envelope)) }
-                for value in late.values { writes.points.append((record.name, late.row.issuedAt, value)) }
+                writes.addHistory(device: record.name, row: late.row, values: late.values, envelope: late.envelope)
             }
             if let reason = reading.refusalSummary {
                 let kind = reading.refusedCount > 0 ? reading.worstKind : .unreadable
@@ -176,14 +183,11 @@ struct Ledger: Sendable {
         switch decide(verified, source: source, record: record) {
         case .accept: break
         case .late:
-            writes.manifests.append((record.name, row))
-            for value in manifest.values { writes.points.append((record.name, row.issuedAt, value)) }
-            if let envelope = verified.envelope { writes.archive.append((record.name, row.issuedAt, envelope)) }
+            writes.addHistory(device: record.name, row: row, values: manifest.values, envelope: verified.envelope)
             return false
         case .unchanged, .refuse: return false
         }
-        if let envelope = verified.envelope { writes.archive.append((record.name, row.issuedAt, envelope)) }
-        for value in manifest.values { writes.points.append((record.name, row.issuedAt, value)) }
+        writes.addHistory(device: record.name, row: row, values: manifest.values, envelope: verified.envelope)
         let previous = Dictionary(record.checks.map { ($0.id, $0.status) }, uniquingKeysWith: { a, _ in a })
         for check in manifest.checks where previous[check.id] != check.status {
             writes.transitions.append(
@@ -194,7 +198,6 @@ struct Ledger: Sendable {
                         summary: check.summary)
                 ))
         }
-        writes.manifests.append((record.name, row))
         record.trust = .signed
         record.lastSequence = manifest.sequence
         record.payloadDigest = verified.digest

@@ -92,17 +92,20 @@ final class CollectorStore {
     /// - Returns: the sequence that was forgotten (nil when none was known).
     func resetSequence(device: String, by user: String, at time: Int64) throws -> Int64? {
         try transaction {
-            let previous = try devices()[device]
+            let previous =
+                try database.statement("SELECT last_sequence FROM devices WHERE name = ?").rows([
+                    .text(device)
+                ]) { $0.optionalInt(0) }.first ?? nil
             try database.statement(
                 "INSERT INTO sequence_resets (device, at, by_user, previous_sequence) VALUES (?,?,?,?)"
-            ).run([.text(device), .int(time), .text(user), .optional(previous?.lastSequence)])
+            ).run([.text(device), .int(time), .text(user), .optional(previous)])
             try database.statement(
                 """
                 UPDATE devices SET last_sequence = NULL, payload_digest = NULL, manifest_signature = NULL,
                 rejection = NULL, rejection_kind = NULL WHERE name = ?
                 """
             ).run([.text(device)])
-            return previous?.lastSequence
+            return previous
         }
     }
 
