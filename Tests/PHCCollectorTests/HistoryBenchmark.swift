@@ -5,9 +5,10 @@ import Testing
 
 @testable import PHCCollector
 
-/// Not a test: the measurements of `scripts/bench-history` (run only with PHC_BENCH=1). Simulated days
-/// of history go through the store exactly as passes write them (points, rollups, availability,
-/// retention); the database's size and the time of one pass's history work are printed.
+/// The measurements of `scripts/bench-history` (run only with PHC_BENCH=1). Simulated days of history
+/// go through the store exactly as passes write them (points, rollups, availability, retention); the
+/// database's size and the time of one pass's history work are printed, and each run checks that
+/// every finished day was rolled up for every series.
 @Suite("History benchmark", .enabled(if: ProcessInfo.processInfo.environment["PHC_BENCH"] == "1", "set PHC_BENCH=1"))
 struct HistoryBenchmark {
     static let keys = [
@@ -21,7 +22,7 @@ struct HistoryBenchmark {
     /// Returns the database size and the median milliseconds of a pass's history work on the last day
     /// and on the first.
     static func simulate(devices: Int, interval: Int64, days: Int) throws -> (
-        bytes: Int64, first: Double, last: Double, points: Int
+        bytes: Int64, first: Double, last: Double, points: Int, dailyRollups: Int
     ) {
         let directory = try TemporaryDirectory("phc-bench-history")
         defer { directory.remove() }
@@ -67,15 +68,19 @@ struct HistoryBenchmark {
             if time >= end - 86_400 { lastDay.append(milliseconds) }
             time += interval
         }
+        let dailyRollups =
+            try store.database.statement("SELECT count(*) FROM rollups WHERE resolution = 86400")
+            .rows([]) { $0.int(0) }.first ?? 0
         try store.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         let size = try FileStatus(path: path).size
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-        return (size, median(firstDay), median(lastDay), points)
+        return (size, median(firstDay), median(lastDay), points, Int(dailyRollups))
     }
 
     @Test("30 days of a 10-device fleet at one manifest a minute")
     func smallFleet() throws {
         let result = try Self.simulate(devices: 10, interval: 60, days: 30)
+        #expect(result.dailyRollups >= 10 * Self.keys.count * 29, "every finished day is rolled up")
         print(
             "BENCH 10 devices, 1/min, 30 days: \(result.points) points, database \(ByteCount.format(result.bytes)); "
                 + "history work per pass: median \(String(format: "%.2f", result.first)) ms on day 1, "
@@ -85,6 +90,7 @@ struct HistoryBenchmark {
     @Test("a day of 1,000 devices at one manifest per 5 minutes, for the per-point cost at scale")
     func largeFleet() throws {
         let result = try Self.simulate(devices: 1000, interval: 300, days: 2)
+        #expect(result.dailyRollups >= 1000 * Self.keys.count, "the first day is rolled up")
         let perPoint = Double(result.bytes) / Double(result.points)
         print(
             "BENCH 1000 devices, 1/5min, 2 days: \(result.points) points, database \(ByteCount.format(result.bytes)) "

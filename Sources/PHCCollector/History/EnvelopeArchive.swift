@@ -24,7 +24,7 @@ struct EnvelopeArchive: Sendable {
         var description: String
     }
 
-    /// Appends `entries`, file by file; the file and its folder are fsynced.
+    /// Appends `entries`, file by file; each file is fsynced, and so is the folder of a new file.
     func append(_ entries: [(device: String, time: Int64, envelope: Data)]) throws(Failure) {
         let files = Dictionary(grouping: entries) { entry in
             "\(entry.device)/\(String(Timestamp(secondsSinceEpoch: entry.time).description.prefix(10))).jsonl.gz"
@@ -39,21 +39,19 @@ struct EnvelopeArchive: Sendable {
                     if line.envelope.last != UInt8(ascii: "\n") { text.append(UInt8(ascii: "\n")) }
                 }
                 let member = try Gzip.compress(text)
+                let isNew = !FileStatus.exists(path)
                 let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
                 guard fd >= 0 else {
                     throw Failure(description: SystemError("open", path: path, errno: errno).description)
                 }
                 defer { close(fd) }
-                let bytes = Array(member)
-                var offset = 0
-                while offset < bytes.count {
-                    let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-                    guard n > 0 else {
-                        throw Failure(description: SystemError("write", path: path, errno: errno).description)
-                    }
-                    offset += n
+                if let code = FileDescriptor.writeAll(fd, Array(member)) {
+                    throw Failure(description: SystemError("write", path: path, errno: code).description)
                 }
-                fsync(fd)
+                guard fsync(fd) == 0 else {
+                    throw Failure(description: SystemError("fsync", path: path, errno: errno).description)
+                }
+                if isNew { AtomicFile.syncDirectory(AtomicFile.split(path).directory) }
             } catch let failure as Failure {
                 throw failure
             } catch {

@@ -76,12 +76,13 @@ struct Deliverer: Sendable {
         let budget = Deadline(after: receiver.timeout)
         for row in rows.sorted(by: { $0.id < $1.id }) {
             if now.saturatingSubtract(row.createdAt) > giveUpAfter.wholeSeconds {
-                store.write { store in
+                let failure = store.write { store in
                     try store.recordAttempt(
                         id: row.id, status: .dropped, attempts: row.attempts, nextAttemptAt: row.nextAttemptAt,
                         answer: "dropped after \(row.attempts) attempts over \(DurationText.format(giveUpAfter)): "
                             + (row.answer ?? "no answer"), at: now)
                 }
+                logUnrecorded(failure, receiver: receiver, row: row)
                 logger.error(
                     "receiver \(receiver.name): notification \(row.notification.id) dropped after \(row.attempts) attempts"
                 )
@@ -125,7 +126,7 @@ struct Deliverer: Sendable {
             }
             health.lastAttemptAt = current
             let saved = health
-            store.write { store in
+            let failure = store.write { store in
                 try store.transaction {
                     try store.recordAttempt(
                         id: row.id, status: status, attempts: attempts, nextAttemptAt: next, answer: answer, at: current
@@ -133,15 +134,27 @@ struct Deliverer: Sendable {
                     try store.save(saved)
                 }
             }
+            logUnrecorded(failure, receiver: receiver, row: row)
             guard verdict == .delivered || status == .failed else { break }
         }
         return summary
+    }
+
+    private func logUnrecorded(_ failure: (any Error)?, receiver: ReceiverConfiguration, row: OutboxRow) {
+        guard let failure else { return }
+        logger.error(
+            "receiver \(receiver.name): the outcome of notification \(row.notification.id) could not be recorded: \(failure)"
+        )
     }
 
     /// One POST of `notification` to `receiver`, in the receiver's own format.
     func attempt(_ notification: AlertNotification, to receiver: ReceiverConfiguration, attempts: Int, now: Int64) async
         -> RetryPolicy.Verdict
     {
+        /// No answer to judge (the URL or secret file cannot be read, no connection): retry with backoff.
+        func later(_ reason: String) -> RetryPolicy.Verdict {
+            .retry(afterSeconds: RetryPolicy.backoff(attempts: attempts, random: .random(in: 0..<1)), reason: reason)
+        }
         let url: String
         switch receiver.url {
         case .inline(let text): url = text
@@ -149,9 +162,7 @@ struct Deliverer: Sendable {
             do {
                 url = String(decoding: try FileReader.read(path, limit: 16 * 1024), as: UTF8.self).trimmed()
             } catch {
-                return .retry(
-                    afterSeconds: RetryPolicy.backoff(attempts: attempts, random: .random(in: 0..<1)),
-                    reason: "url_file \(error.description)")
+                return later("url_file \(error.description)")
             }
         }
         var body: Data
@@ -176,9 +187,7 @@ struct Deliverer: Sendable {
                 request.headers += WebhookPayload.signatureHeaders(body: body, secret: Array(secret.utf8), at: now)
                 request.extraSecrets.append(secret)
             } catch {
-                return .retry(
-                    afterSeconds: RetryPolicy.backoff(attempts: attempts, random: .random(in: 0..<1)),
-                    reason: "hmac_secret_file \(error.description)")
+                return later("hmac_secret_file \(error.description)")
             }
         }
         do {
@@ -194,9 +203,7 @@ struct Deliverer: Sendable {
             }
             return verdict
         } catch {
-            return .retry(
-                afterSeconds: RetryPolicy.backoff(attempts: attempts, random: .random(in: 0..<1)),
-                reason: error.description)
+            return later(error.description)
         }
     }
 
@@ -213,8 +220,18 @@ final class SharedStore: Sendable {
         self.store = Mutex(store)
     }
 
-    /// Runs `body`; a failure to record is logged by the caller's next round (the row stays pending).
-    func write(_ body: (CollectorStore) throws -> Void) {
-        store.withLock { store in try? body(store) }
+    /// Runs `body`. What it cannot record stays as it was (a pending row is tried again next round).
+    ///
+    /// - Returns: the error that stopped `body`, for the caller to log; nil when it ran through.
+    @discardableResult
+    func write(_ body: (CollectorStore) throws -> Void) -> (any Error)? {
+        store.withLock { store in
+            do {
+                try body(store)
+                return nil
+            } catch {
+                return error
+            }
+        }
     }
 }
