@@ -104,6 +104,52 @@ struct DeploymentTests {
         #expect(snapshot(root).isEmpty, "\(snapshot(root).keys.sorted())")
     }
 
+    static var canOverlay: Bool {
+        canUnshare
+            && ((try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8))?.contains("overlay") ?? false)
+    }
+
+    @Test(
+        "install and uninstall on the machine itself (no --destdir), in a private mount namespace over overlays",
+        .enabled(if: Self.canOverlay, "needs root, unshare and overlayfs"))
+    func installWithoutDestdir() async throws {
+        // /etc, /usr/local and /var/lib are overlays whose writes land in this test's folder, and
+        // /run/systemd is hidden so that no systemd is asked to enable anything: the host stays as it was.
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let config = try directory.write(
+            "agent.yaml", "device: selfbox\nchecks:\n  mounts: [{path: /}]\n")
+        let script = """
+            set -e
+            for folder in etc usr/local var/lib; do
+                mkdir -p "$0/upper/$folder" "$0/work/$folder"
+                mount -t overlay phc-test -o "lowerdir=/$folder,upperdir=$0/upper/$folder,workdir=$0/work/$folder" "/$folder"
+            done
+            if [ -d /run/systemd ]; then mount -t tmpfs phc-test /run/systemd; fi
+            bash "$1/scripts/install" agent --binaries "$2" --config "$3"
+            echo "=== uninstall"
+            bash "$1/scripts/uninstall" agent
+            """
+        let run = try await Command.run(
+            "/usr/bin/unshare",
+            [
+                "--mount", "--propagation", "private", "/bin/bash", "-c", script, directory.path, Repository.root,
+                binaries, config,
+            ],
+            timeout: 180)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let parts = run.stdout.components(separatedBy: "=== uninstall\n")
+        #expect(parts.count == 2, "\(run.stdout)")
+        let (install, uninstall) = (parts.first ?? "", parts.last ?? "")
+        #expect(install.contains("installed /usr/local/bin/phc-agent"), "\(install)")
+        #expect(install.contains("systemd is not running here"))
+        #expect(install.contains("phc-collector trust add selfbox ed25519:"))
+        #expect(uninstall.contains("removed /usr/local/bin/phc-agent"), "\(uninstall)\(run.stderr)")
+        #expect(uninstall.contains("kept /etc/phc/agent.key"))
+        // What is left of the install: the configuration and the key (and empty folders).
+        #expect(Set(snapshot(directory.file("upper")).keys) == ["etc/phc/agent.yaml", "etc/phc/agent.key"])
+    }
+
     @Test(
         "install picks the example named after the host, else the generic configuration",
         .enabled(if: Self.canUnshare, "needs root and unshare (a private host name)"))

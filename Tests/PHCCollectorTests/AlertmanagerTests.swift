@@ -53,7 +53,8 @@ final class RealAlertmanager: @unchecked Sendable {
     /// Waits until `/-/ready` answers 200.
     func ready() async throws {
         for _ in 0..<100 {
-            if let response = try? await CurlHTTPClient().send(HTTPRequest(url: url + "/-/ready", timeout: .seconds(1))),
+            if let response = try? await CurlHTTPClient().send(
+                HTTPRequest(url: url + "/-/ready", timeout: .seconds(1))),
                 response.status == 200
             {
                 return
