@@ -110,7 +110,7 @@ struct DeploymentTests {
     }
 
     @Test(
-        "install and uninstall on the machine itself (no --destdir), in a private mount namespace over overlays",
+        "install and uninstall on the machine itself (no --destdir, user phc included), in a private mount namespace over overlays",
         .enabled(if: Self.canOverlay, "needs root, unshare and overlayfs"))
     func installWithoutDestdir() async throws {
         // /etc, /usr/local and /var/lib are overlays whose writes land in this test's folder, and
@@ -127,8 +127,11 @@ struct DeploymentTests {
             done
             if [ -d /run/systemd ]; then mount -t tmpfs phc-test /run/systemd; fi
             bash "$1/scripts/install" agent --binaries "$2" --config "$3"
+            bash "$1/scripts/install" collector --binaries "$2"
+            stat -c '%U:%G %a' /etc/phc/collector.yaml /var/lib/phc-collector
             echo "=== uninstall"
             bash "$1/scripts/uninstall" agent
+            bash "$1/scripts/uninstall" --purge collector
             """
         let run = try await Command.run(
             "/usr/bin/unshare",
@@ -144,10 +147,20 @@ struct DeploymentTests {
         #expect(install.contains("installed /usr/local/bin/phc-agent"), "\(install)")
         #expect(install.contains("systemd is not running here"))
         #expect(install.contains("phc-collector trust add selfbox ed25519:"))
+        // The collector's own user owns its state and may read its configuration.
+        #expect(install.contains("created system user phc"))
+        #expect(install.contains("root:phc 640\n") && install.contains("phc:phc 750\n"), "\(install)")
         #expect(uninstall.contains("removed /usr/local/bin/phc-agent"), "\(uninstall)\(run.stderr)")
         #expect(uninstall.contains("kept /etc/phc/agent.key"))
-        // What is left of the install: the configuration and the key (and empty folders).
-        #expect(Set(snapshot(directory.file("upper")).keys) == ["etc/phc/agent.yaml", "etc/phc/agent.key"])
+        #expect(uninstall.contains("removed /etc/phc/collector.yaml") && uninstall.contains("removed system user phc"))
+        // What is left: the agent's configuration and key (and empty folders), and /etc's account files
+        // as useradd and userdel rewrote them.
+        let left = Set(snapshot(directory.file("upper")).keys).filter {
+            !["etc/passwd", "etc/group", "etc/shadow", "etc/gshadow", "etc/subuid", "etc/subgid", "etc/.pwd.lock"]
+                .contains(
+                    $0.hasSuffix("-") ? String($0.dropLast()) : $0)
+        }
+        #expect(left == ["etc/phc/agent.yaml", "etc/phc/agent.key"], "\(left.sorted())")
     }
 
     @Test(
