@@ -114,7 +114,7 @@ struct DeliveryTests {
         let start = Date()
         let summary = try await collector.deliver()
         // A timeout of 1 s; the bound only tells it from waiting for ever, with room for a loaded machine.
-        #expect(Date().timeIntervalSince(start) < 20)
+        #expect(Date().timeIntervalSince(start) < 60)
         #expect(good.received.count == 1 && summary.delivered == 1 && summary.retrying == 2)
         // Keep failing: three attempts in a row make the receiver failing, and the next pass raises the alert.
         var now = fleet.clock
