@@ -10,7 +10,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries from the system, used directly. libcurl's headers come from
@@ -18,6 +17,9 @@ let package = Package(
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // libyaml from libyaml-dev, linked from its static archive: the YAML parser without the
+        // full Foundation (and its 45 MB) that Yams pulls in, and no libyaml.so to find on a host.
+        .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
         // Small C shims for what Swift cannot do safely: fork-based filesystem probes.
         .target(name: "CPHCSystem", cSettings: [.define("_GNU_SOURCE")]),
 
@@ -31,7 +33,10 @@ let package = Package(
             ]
         ),
         // YAML configuration reading with file/line errors, shared by agent and collector.
-        .target(name: "PHCConfig", dependencies: ["PHCCore", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "PHCConfig", dependencies: ["PHCCore", "CYAML"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libyaml.a"])]
+        ),
         // Everything the agent does, testable without the binary.
         .target(
             name: "PHCAgent",

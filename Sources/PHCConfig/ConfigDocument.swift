@@ -4,7 +4,6 @@
     import Foundation
 #endif
 internal import PHCCore
-internal import Yams
 
 /// A parsed YAML file that remembers where each value came from, and collects
 /// every problem found while it is read (see ``ConfigNode``).
@@ -53,17 +52,8 @@ public final class ConfigDocument {
                         message: "this is an env file (KEY=value lines), not YAML; its contents are not shown")
                 ])
         }
-        let node: Node?
-        do {
-            // The basic resolver: values are read as text and typed by our readers.
-            // (The default one resolves every scalar with ICU regular expressions, ~5 ms.)
-            node = try Yams.compose(yaml: text, .basic)
-        } catch let error as YamlError {
-            throw ConfigError(issues: [Self.issue(for: error, file: file)])
-        } catch {
-            throw ConfigError(file: file, message: "YAML syntax error")
-        }
-        root = ConfigNode(node: node ?? Node.mapping(Node.Mapping([])), keyPath: "", document: self)
+        let node = try YAMLComposer.compose(text, file: file)
+        root = ConfigNode(node: node ?? .emptyMapping, keyPath: "", document: self)
     }
 
     /// The line of the first `NAME=value` assignment when the text reads as an env file (comments
@@ -84,12 +74,10 @@ public final class ConfigDocument {
         return nil
     }
 
-    func report(_ message: String, at node: Node?, keyPath: String) {
-        let mark = node?.mark
+    func report(_ message: String, at node: YAMLNode?, keyPath: String) {
         issues.append(
             ConfigIssue(
-                file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, keyPath: keyPath, message: message)
-        )
+                file: file, line: node?.line ?? 0, column: node?.column ?? 0, keyPath: keyPath, message: message))
     }
 
     /// Adds an issue found by a caller's own cross-field validation.
@@ -100,26 +88,5 @@ public final class ConfigDocument {
     /// Throws the collected issues, if any.
     public func throwIfIssues() throws(ConfigError) {
         if !issues.isEmpty { throw ConfigError(issues: issues) }
-    }
-
-    private static func issue(for error: YamlError, file: String) -> ConfigIssue {
-        // Yams' own descriptions quote the offending text over several lines;
-        // ours is one line with the position only.
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            let detail = context.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
-            return ConfigIssue(
-                file: file, line: mark.line, column: mark.column, keyPath: "",
-                message: "YAML syntax error: \(problem)\(detail)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            return ConfigIssue(
-                file: file, line: context.mark.line, column: context.mark.column, keyPath: "",
-                message: "duplicate key \(duplicates.sorted().joined(separator: ", ")) (each key may appear once)")
-        case .reader(let problem, _, _, _):
-            return ConfigIssue(file: file, line: 0, column: 0, keyPath: "", message: "cannot read YAML: \(problem)")
-        default:
-            return ConfigIssue(file: file, line: 0, column: 0, keyPath: "", message: "YAML error")
-        }
     }
 }

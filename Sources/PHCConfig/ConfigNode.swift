@@ -1,31 +1,29 @@
 internal import PHCCore
 
-internal import Yams
-
 /// A value in a ``ConfigDocument`` with its key path, for typed reading.
 ///
 /// Readers return `nil` and record an issue (with file, line and a hint) when
 /// the value has the wrong shape; callers fall back to defaults and carry on so
 /// that one pass finds every problem.
 public struct ConfigNode {
-    let node: Node
+    let node: YAMLNode
     /// Dotted key path such as `checks.mounts[0].path`.
     public let keyPath: String
     let document: ConfigDocument
 
-    init(node: Node, keyPath: String, document: ConfigDocument) {
+    init(node: YAMLNode, keyPath: String, document: ConfigDocument) {
         self.node = node
         self.keyPath = keyPath
         self.document = document
     }
 
     /// 1-based line of the value.
-    public var line: Int { node.mark?.line ?? 0 }
+    public var line: Int { node.line }
 
     /// Whether the value is YAML null (`~`, `null` or nothing).
     public var isNull: Bool {
-        guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
-        return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+        guard case .scalar(let text, .plain) = node.value else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(text)
     }
 
     /// Records a problem with this value.
@@ -35,14 +33,14 @@ public struct ConfigNode {
 
     /// The value as a mapping with any keys (for files owned by other tools, such as an Ansible map).
     public func anyMapping() -> [(key: String, value: ConfigNode)]? {
-        guard case .mapping(let mapping) = node else {
+        guard case .mapping(let mapping) = node.value else {
             report("expected a mapping (key: value lines), found \(shapeName)")
             return nil
         }
         return mapping.compactMap { keyNode, valueNode in
-            guard case .scalar(let keyScalar) = keyNode else { return nil }
-            let childPath = keyPath.isEmpty ? keyScalar.string : "\(keyPath).\(keyScalar.string)"
-            return (keyScalar.string, ConfigNode(node: valueNode, keyPath: childPath, document: document))
+            guard case .scalar(let key, _) = keyNode.value else { return nil }
+            let childPath = keyPath.isEmpty ? key : "\(keyPath).\(key)"
+            return (key, ConfigNode(node: valueNode, keyPath: childPath, document: document))
         }
     }
 
@@ -50,17 +48,16 @@ public struct ConfigNode {
     ///
     /// Unknown keys are reported with a suggestion (`did you mean 'timeout'?`).
     public func mapping(allowedKeys: [String]) -> ConfigMapping? {
-        guard case .mapping(let mapping) = node else {
+        guard case .mapping(let mapping) = node.value else {
             report("expected a mapping (key: value lines), found \(shapeName)")
             return nil
         }
-        var entries: [(key: String, keyNode: Node, value: ConfigNode)] = []
+        var entries: [(key: String, keyNode: YAMLNode, value: ConfigNode)] = []
         for (keyNode, valueNode) in mapping {
-            guard case .scalar(let keyScalar) = keyNode else {
+            guard case .scalar(let key, _) = keyNode.value else {
                 document.report("keys must be plain words", at: keyNode, keyPath: keyPath)
                 continue
             }
-            let key = keyScalar.string
             let childPath = keyPath.isEmpty ? key : "\(keyPath).\(key)"
             guard allowedKeys.contains(key) else {
                 document.report(
@@ -75,7 +72,7 @@ public struct ConfigNode {
 
     /// The value as a list.
     public func sequence() -> [ConfigNode]? {
-        guard case .sequence(let sequence) = node else {
+        guard case .sequence(let sequence) = node.value else {
             report("expected a list (lines starting with '- ' or [a, b]), found \(shapeName)")
             return nil
         }
@@ -86,23 +83,23 @@ public struct ConfigNode {
 
     /// Whether the value is a quoted scalar (`"true"` is text, `true` is a flag).
     public var isQuoted: Bool {
-        guard case .scalar(let scalar) = node else { return false }
-        return scalar.style == .singleQuoted || scalar.style == .doubleQuoted
+        guard case .scalar(_, let style) = node.value else { return false }
+        return style == .singleQuoted || style == .doubleQuoted
     }
 
     /// Whether the value is a mapping (for fields that accept a word or a mapping).
     public var isMapping: Bool {
-        if case .mapping = node { return true }
+        if case .mapping = node.value { return true }
         return false
     }
 
     /// The scalar text.
     public func string() -> String? {
-        guard case .scalar(let scalar) = node else {
+        guard case .scalar(let text, _) = node.value else {
             report("expected a single value, found \(shapeName)")
             return nil
         }
-        return scalar.string
+        return text
     }
 
     /// A non-empty string.
@@ -199,7 +196,7 @@ public struct ConfigNode {
 
     /// A list of strings; a single string is accepted as a list of one.
     public func stringList() -> [String]? {
-        if case .scalar = node, !isNull {
+        if case .scalar = node.value, !isNull {
             return string().map { [$0] }
         }
         guard let items = sequence() else { return nil }
@@ -207,20 +204,19 @@ public struct ConfigNode {
     }
 
     var shapeName: String {
-        switch node {
+        switch node.value {
         // Never the value itself: the file may not be configuration at all (an env file named by
         // mistake), and its values may be secrets.
-        case .scalar(let scalar): scalar.string.isEmpty ? "nothing" : "a single value"
+        case .scalar(let text, _): text.isEmpty ? "nothing" : "a single value"
         case .mapping: "a mapping"
         case .sequence: "a list"
-        case .alias: "an alias"
         }
     }
 }
 
 /// A mapping node whose keys were checked against the allowed set.
 public struct ConfigMapping {
-    let entries: [(key: String, keyNode: Node, value: ConfigNode)]
+    let entries: [(key: String, keyNode: YAMLNode, value: ConfigNode)]
     /// The mapping itself, for issues about missing keys.
     public let owner: ConfigNode
 

@@ -1,5 +1,12 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 import ArgumentParser
-import Foundation
 import PHCAgent
 import PHCCore
 

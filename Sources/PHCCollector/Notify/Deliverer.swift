@@ -6,7 +6,7 @@
 #if canImport(Glibc)
     internal import Glibc
 #endif
-public import Logging
+internal import Logging
 internal import PHCConfig
 internal import PHCCore
 internal import Synchronization
