@@ -10,7 +10,14 @@ import PHCCore
 @main
 enum Main {
     static func main() async {
-        if let run = RunFastPath(Array(CommandLine.arguments.dropFirst())) {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // As the argument parser prints it, without building its command tree (two thirds of the
+        // instructions the process ran): packaging scripts and health probes ask this often.
+        if arguments == ["--version"] {
+            print(PHCVersion.summary)
+            exit(0)
+        }
+        if let run = RunFastPath(arguments) {
             exit(await PHCAgentCommand.Run.execute(config: run.config, dryRun: run.dryRun, verbose: run.verbose))
         }
         await PHCAgentCommand.main()
