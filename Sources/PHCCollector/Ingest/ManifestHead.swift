@@ -14,8 +14,12 @@ struct SeriesValue: Sendable, Equatable {
 
 /// The part of a `phc.manifest/v1` payload the collector keeps: everything but the checks'
 /// observations, of which only the allow-listed numbers (``SeriesKeys``) are kept, as series.
-struct ManifestHead: Decodable, Sendable {
-    struct Agent: Decodable, Sendable {
+///
+/// Read with ``JSONReader``, field by field, as `Codable` would read it: unknown keys are ignored,
+/// a missing or mistyped field refuses the whole payload (and ``Manifest/decode(_:)`` then says why),
+/// an observation that is not a finite number is left out.
+struct ManifestHead: Sendable {
+    struct Agent: Sendable {
         var version: String
     }
 
@@ -31,62 +35,10 @@ struct ManifestHead: Decodable, Sendable {
     /// The allow-listed numeric observations, check by check.
     var values: [SeriesValue]
 
-    enum CodingKeys: String, CodingKey {
-        case schema, device, agent, sequence, status, checks
-        case issuedAt = "issued_at"
-        case expiresAt = "expires_at"
-        case intervalS = "interval_s"
-    }
-
-    /// A check as the head reads it: its summary and its series values.
-    private struct Check: Decodable {
-        var summary: CheckSummary
-        var values: [SeriesValue]
-
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
-        init(from decoder: any Decoder) throws {
-            summary = try CheckSummary(from: decoder)
-            values = []
-            let container = try decoder.container(keyedBy: Key.self)
-            guard container.contains(Key(stringValue: "observations")),
-                let observations = try? container.nestedContainer(
-                    keyedBy: Key.self, forKey: Key(stringValue: "observations"))
-            else { return }
-            for key in observations.allKeys where SeriesKeys.contains(key.stringValue) {
-                if let value = try? observations.decode(Double.self, forKey: key), value.isFinite {
-                    values.append(SeriesValue(check: summary.id, key: key.stringValue, value: value))
-                }
-            }
-        }
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        schema = try container.decode(String.self, forKey: .schema)
-        device = try container.decode(String.self, forKey: .device)
-        agent = try container.decode(Agent.self, forKey: .agent)
-        sequence = try container.decode(Int64.self, forKey: .sequence)
-        issuedAt = try container.decode(Timestamp.self, forKey: .issuedAt)
-        expiresAt = try container.decode(Timestamp.self, forKey: .expiresAt)
-        intervalS = try container.decode(Int64.self, forKey: .intervalS)
-        status = try container.decode(CheckStatus.self, forKey: .status)
-        let decoded = try container.decode([Check].self, forKey: .checks)
-        checks = decoded.map(\.summary)
-        values = decoded.flatMap(\.values)
-    }
-
     /// Decodes a payload and checks its schema.
     static func decode(_ data: Data) throws(ManifestError) -> ManifestHead {
-        let head: ManifestHead
-        do {
-            head = try JSONDecoder().decode(ManifestHead.self, from: data)
-        } catch {
+        var reader = JSONReader(Array(data))
+        guard let head = try? read(&reader), (try? reader.end()) != nil else {
             // The full decoder says precisely what is wrong.
             _ = try Manifest.decode(data)
             throw .malformed("undecodable")
@@ -99,5 +51,106 @@ struct ManifestHead: Decodable, Sendable {
             throw .outOfRange(problem)
         }
         return head
+    }
+
+    /// The head, or nil when a required field is missing or of the wrong type.
+    private static func read(_ reader: inout JSONReader) throws(JSONReader.Failure) -> ManifestHead? {
+        var schema: String?
+        var device: String?
+        var version: String?
+        var sequence: Int64?
+        var issuedAt: Timestamp?
+        var expiresAt: Timestamp?
+        var intervalS: Int64?
+        var status: CheckStatus?
+        var checks: [CheckSummary]?
+        var values: [SeriesValue] = []
+        try reader.beginObject()
+        while let key = try reader.nextKey() {
+            switch key {
+            case "schema": schema = try reader.string()
+            case "device": device = try reader.string()
+            case "agent":
+                version = nil
+                try reader.beginObject()
+                while let field = try reader.nextKey() {
+                    if field == "version" { version = try reader.string() } else { try reader.skipValue() }
+                }
+                guard version != nil else { return nil }
+            case "sequence": sequence = try reader.int64()
+            case "issued_at": issuedAt = Timestamp(rfc3339: try reader.string())
+            case "expires_at": expiresAt = Timestamp(rfc3339: try reader.string())
+            case "interval_s": intervalS = try reader.int64()
+            case "status": status = CheckStatus(rawValue: try reader.string())
+            case "checks":
+                var list: [CheckSummary] = []
+                values = []
+                try reader.beginArray()
+                while try reader.nextElement() {
+                    guard let check = try readCheck(&reader, values: &values) else { return nil }
+                    list.append(check)
+                }
+                checks = list
+            default: try reader.skipValue()
+            }
+            // A value that is there but unusable (a bad time, an unknown status) refuses the payload.
+            if (key == "issued_at" && issuedAt == nil) || (key == "expires_at" && expiresAt == nil)
+                || (key == "status" && status == nil)
+            {
+                return nil
+            }
+        }
+        guard let schema, let device, let version, let sequence, let issuedAt, let expiresAt, let intervalS,
+            let status, let checks
+        else { return nil }
+        return ManifestHead(
+            schema: schema, device: device, agent: Agent(version: version), sequence: sequence, issuedAt: issuedAt,
+            expiresAt: expiresAt, intervalS: intervalS, status: status, checks: checks, values: values)
+    }
+
+    /// One check: its summary, and its allow-listed observations appended to `values`.
+    private static func readCheck(_ reader: inout JSONReader, values: inout [SeriesValue])
+        throws(JSONReader.Failure) -> CheckSummary?
+    {
+        var id: String?
+        var status: CheckStatus?
+        var summary: String?
+        var observed: [(key: String, value: Double)] = []
+        try reader.beginObject()
+        while let key = try reader.nextKey() {
+            switch key {
+            case "id": id = try reader.string()
+            case "status":
+                status = CheckStatus(rawValue: try reader.string())
+                if status == nil { return nil }
+            case "summary": summary = try reader.string()
+            case "observations":
+                observed = []
+                // Anything but an object is no observations, not a broken manifest.
+                guard reader.nextIsObject() else {
+                    try reader.skipValue()
+                    continue
+                }
+                try reader.beginObject()
+                while let name = try reader.nextKey() {
+                    guard SeriesKeys.contains(name) else {
+                        try reader.skipValue()
+                        continue
+                    }
+                    if let value = try? reader.double(), value.isFinite {
+                        observed.append((name, value))
+                    } else {
+                        try reader.skipValue()
+                    }
+                }
+            default: try reader.skipValue()
+            }
+        }
+        guard let id, let status, let summary else { return nil }
+        let check = CheckSummary(
+            id: InertText.clipped(id, to: CheckSummary.maxIDBytes), status: status,
+            summary: InertText.clipped(summary, to: CheckSummary.maxSummaryBytes))
+        values += observed.map { SeriesValue(check: check.id, key: $0.key, value: $0.value) }
+        return check
     }
 }

@@ -109,11 +109,46 @@ public struct DSSEEnvelope: Codable, Sendable, Equatable {
     ///
     /// - Throws: ``SignatureError/malformedEnvelope(_:)`` for anything that is not a DSSE envelope.
     public static func decode(_ data: Data) throws(SignatureError) -> DSSEEnvelope {
-        do {
-            return try JSONDecoder().decode(DSSEEnvelope.self, from: data)
-        } catch {
+        var reader = JSONReader(Array(data))
+        guard let envelope = try? read(&reader), (try? reader.end()) != nil else {
             throw .malformedEnvelope("not a DSSE envelope (expected JSON with payloadType, payload, signatures)")
         }
+        return envelope
+    }
+
+    /// The envelope's three members, as `Codable` would read them (others ignored); nil when one is missing.
+    private static func read(_ reader: inout JSONReader) throws(JSONReader.Failure) -> DSSEEnvelope? {
+        var payloadType: String?
+        var payload: String?
+        var signatures: [Signature]?
+        try reader.beginObject()
+        while let key = try reader.nextKey() {
+            switch key {
+            case "payloadType": payloadType = try reader.string()
+            case "payload": payload = try reader.string()
+            case "signatures":
+                var list: [Signature] = []
+                try reader.beginArray()
+                while try reader.nextElement() {
+                    var keyid = ""
+                    var sig: String?
+                    try reader.beginObject()
+                    while let field = try reader.nextKey() {
+                        switch field {
+                        case "keyid": keyid = try reader.null() ? "" : try reader.string()
+                        case "sig": sig = try reader.string()
+                        default: try reader.skipValue()
+                        }
+                    }
+                    guard let sig else { return nil }
+                    list.append(Signature(keyid: keyid, sig: sig))
+                }
+                signatures = list
+            default: try reader.skipValue()
+            }
+        }
+        guard let payloadType, let payload, let signatures else { return nil }
+        return DSSEEnvelope(payloadType: payloadType, payload: payload, signatures: signatures)
     }
 }
 
