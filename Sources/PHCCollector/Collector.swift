@@ -128,17 +128,23 @@ public struct Collector: Sendable {
         }
         logger.debug("read and verified in \(Monotonic.millisecondsSince(verifying)) ms")
 
-        // 3. The ledger's rules, 4. alert evaluation: pure.
+        // 3. The ledger's rules, 4. alert evaluation: pure. Each device's rules need only its own
+        // record, so they run on all cores too; the rows are merged in the devices' order.
         let ledger = Ledger(now: now, skewLimit: configuration.clockSkew.milliseconds / 1000)
-        var writes = PassWrites()
-        var records = known
-        for item in evidence {
+        let applied = Parallel.map(evidence) { item in
             let name = item.work.folder.name
             let original = known[name] ?? DeviceRecord(name: name, displayName: item.work.folder.displayName)
             var record = original
+            var writes = PassWrites()
             ledger.apply(item, to: &record, writes: &writes)
             if record != original || known[name] == nil { writes.devices.append(record) }
-            records[name] = record
+            return (record, writes)
+        }
+        var writes = PassWrites()
+        var records = known
+        for (record, part) in applied {
+            writes.append(part)
+            records[record.name] = record
         }
         for rejection in writes.rejections {
             logger.warning("rejected \(rejection.path): \(InertText.clipped(rejection.reason, to: 300))")

@@ -18,6 +18,7 @@ struct HistoryKeeper: Sendable {
         let hours = try watermark(store)
         let days = try dayWatermark(store, hour: hours)
         var ids = try store.seriesIDs()
+        ids.reserveCapacity(ids.count + points.count)
         for point in points {
             let name = CollectorStore.seriesName(point.device, point.value.check, point.value.key)
             let id: Int64

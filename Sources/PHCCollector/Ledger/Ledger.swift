@@ -19,6 +19,20 @@ struct PassWrites: Sendable {
     var accepted = 0
     var rejected = 0
 
+    /// Adds another device's writes after these (the pass applies the ledger device by device, in
+    /// parallel, then merges in the devices' order).
+    mutating func append(_ other: PassWrites) {
+        devices += other.devices
+        manifests += other.manifests
+        transitions += other.transitions
+        points += other.points
+        archive += other.archive
+        rejections += other.rejections
+        filesSeen += other.filesSeen
+        accepted += other.accepted
+        rejected += other.rejected
+    }
+
     /// A manifest kept as history: its row, its series values and (when archiving) its envelope.
     mutating func addHistory(
         device: String, row: CollectorStore.ManifestRow, values: [SeriesValue], envelope: Data?

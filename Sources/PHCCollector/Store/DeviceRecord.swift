@@ -129,8 +129,21 @@ struct DeviceRecord: Equatable, Sendable {
 
     var problems: [CheckSummary] { problemsJSON == "[]" ? [] : Self.decode(problemsJSON) }
 
+    /// The column's JSON, written directly (every accepted manifest writes one): what
+    /// `JSONBody.text(checks)` writes, keys sorted, escapes aside.
     static func encode(_ checks: [CheckSummary]) -> String {
-        checks.isEmpty ? "[]" : JSONBody.text(checks)
+        guard !checks.isEmpty else { return "[]" }
+        var writer = JSONWriter(capacity: 96 * checks.count)
+        writer.array { list in
+            for check in checks {
+                list.object { object in
+                    object.string("id", check.id)
+                    object.string("status", check.status.rawValue)
+                    object.string("summary", check.summary)
+                }
+            }
+        }
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     static func decode(_ json: String) -> [CheckSummary] {
