@@ -99,7 +99,11 @@ public struct Collector: Sendable {
         }
         let store = try CollectorStore(path: configuration.database)
         let known = try store.devices()
+        let loaded = Monotonic.millisecondsSince(started)
         let folders = try DeviceScanner.scan(configuration.devicesDir, skipping: configuration.publishDir)
+        logger.debug(
+            "loaded \(known.count) records in \(loaded) ms, listed \(folders.count) folders in \(Monotonic.millisecondsSince(started) - loaded) ms"
+        )
         let root = DeviceScanner.realPath(configuration.devicesDir) ?? configuration.devicesDir
 
         // 1. What changed since the last pass: only that is read and verified.
