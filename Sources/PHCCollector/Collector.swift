@@ -110,12 +110,16 @@ public struct Collector: Sendable {
         var works: [DeviceWork] = []
         var unchanged = 0
         for folder in folders {
-            let work = try plan(folder, record: known[folder.name], root: root, store: store, trustedKeys: trustedKeys)
+            let record = known[folder.name]
+            let work = try plan(folder, record: record, root: root, store: store, trustedKeys: trustedKeys)
             if folder.manifest != nil && work.manifest == nil && folder.problem == nil { unchanged += 1 }
+            // A device with nothing to read, no problem and the same folder name: the ledger would
+            // change nothing, so its record is not even copied (most devices of most passes).
+            if let record, work.isQuiet, record.displayName == folder.displayName { continue }
             works.append(work)
         }
         logger.debug(
-            "scanned \(folders.count) folders, \(works.filter { !$0.isEmpty }.count) to read (\(Monotonic.millisecondsSince(started)) ms)"
+            "scanned \(folders.count) folders, \(works.filter { !$0.isEmpty }.count) to read, \(folders.count - works.count) quiet (\(Monotonic.millisecondsSince(started)) ms)"
         )
 
         // 2. Read and verify in parallel, within the memory budget.

@@ -29,6 +29,36 @@ struct CollectorTests {
         #expect(transitions.map(\.checkID).sorted() == ["gpu:0", "system"])  // system at first sight, gpu:0 new
     }
 
+    @Test("a pass over an unchanged fleet writes no device, manifest or history row: only its own pass row")
+    func unchangedWritesNothing() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        for device in ["motoko", "armitage", "wintermute"] { try fleet.publish(device) }
+        let configuration = try fleet.configuration()
+        _ = try fleet.collector(configuration).pass()
+        // Triggers count every row the next pass writes into the tables a quiet device must not touch.
+        let store = try fleet.store(configuration)
+        try store.database.execute("CREATE TABLE written (what TEXT)")
+        for table in ["devices", "manifests", "points", "series", "check_history", "rejections", "files_seen"] {
+            for event in ["INSERT", "UPDATE", "DELETE"] {
+                try store.database.execute(
+                    "CREATE TRIGGER \(table)_\(event) AFTER \(event) ON \(table) BEGIN INSERT INTO written VALUES ('\(event) \(table)'); END"
+                )
+            }
+        }
+        let passesBefore = try store.count("passes")
+        let second = try fleet.collector(configuration).pass()
+        #expect(second.unchanged == 3 && second.accepted == 0)
+        #expect(try store.count("written") == 0, "rows written by a pass that had nothing to do")
+        #expect(try store.count("passes") == passesBefore + 1)
+        // And a device that changed is still written, with its neighbours left alone.
+        try fleet.publish("armitage", statuses: ["system": .warn])
+        _ = try fleet.collector(configuration).pass()
+        let written = try store.database.statement("SELECT what FROM written").rows([]) { $0.text(0) }
+        #expect(
+            written.contains("UPDATE devices") && written.filter { $0 == "UPDATE devices" }.count == 1, "\(written)")
+    }
+
     @Test("a hostile devices folder: every bad file is refused with its reason, and the pass completes")
     func hostileFolder() throws {
         let fleet = try FleetFixture()

@@ -62,11 +62,64 @@ public struct TrustStore: Codable, Sendable, Equatable {
             if case .notFound = error { return TrustStore() }
             throw Failure(description: "trust file \(error.description)")
         }
-        do {
-            return try JSONDecoder().decode(TrustStore.self, from: data)
-        } catch {
+        // Read with the pull reader: a fleet's trust file is megabytes, read whenever a manifest changed.
+        var reader = JSONReader(Array(data))
+        guard let store = try? read(&reader), (try? reader.end()) != nil else {
             throw Failure(description: "trust file \(path) is not a trust store (JSON with keys and revoked)")
         }
+        return store
+    }
+
+    /// What `Codable` reads: `keys` and `revoked` (both required), each entry's fields required.
+    private static func read(_ reader: inout JSONReader) throws(JSONReader.Failure) -> TrustStore? {
+        var store = TrustStore()
+        var sawKeys = false
+        var sawRevoked = false
+        try reader.beginObject()
+        while let key = try reader.nextKey() {
+            switch key {
+            case "keys":
+                sawKeys = true
+                store.keys = []
+                try reader.beginArray()
+                while try reader.nextElement() {
+                    var fields: [String: String] = [:]
+                    try reader.beginObject()
+                    while let field = try reader.nextKey() {
+                        if ["device", "key", "added_at"].contains(field) {
+                            fields[field] = try reader.string()
+                        } else {
+                            try reader.skipValue()
+                        }
+                    }
+                    guard let device = fields["device"], let line = fields["key"],
+                        let added = fields["added_at"].flatMap(Timestamp.init(rfc3339:))
+                    else { return nil }
+                    store.keys.append(Entry(device: device, key: line, addedAt: added))
+                }
+            case "revoked":
+                sawRevoked = true
+                store.revoked = []
+                try reader.beginArray()
+                while try reader.nextElement() {
+                    var fields: [String: String] = [:]
+                    try reader.beginObject()
+                    while let field = try reader.nextKey() {
+                        if field == "keyid" || field == "revoked_at" {
+                            fields[field] = try reader.string()
+                        } else {
+                            try reader.skipValue()
+                        }
+                    }
+                    guard let keyid = fields["keyid"],
+                        let revoked = fields["revoked_at"].flatMap(Timestamp.init(rfc3339:))
+                    else { return nil }
+                    store.revoked.append(Revocation(keyid: keyid, revokedAt: revoked))
+                }
+            default: try reader.skipValue()
+            }
+        }
+        return sawKeys && sawRevoked ? store : nil
     }
 
     public func save(path: String) throws(Failure) {

@@ -22,6 +22,10 @@ struct DeviceWork: Sendable {
     var present: [String: String]?
 
     var isEmpty: Bool { backlogs.isEmpty && manifest == nil && legacy.isEmpty }
+
+    /// Nothing to read and nothing to say: no problem with the folder or its files, and its files
+    /// were not even listed (nothing changed that would make the ledger look at them).
+    var isQuiet: Bool { isEmpty && folder.problem == nil && scanProblems.isEmpty && present == nil }
 }
 
 /// A legacy `_status.json` as read.

@@ -54,7 +54,10 @@ final class CollectorStore {
             record.latestValuesText = row.text(22)
             return record
         }
-        return Dictionary(rows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var byName: [String: DeviceRecord] = [:]
+        byName.reserveCapacity(rows.count)
+        for record in rows where byName[record.name] == nil { byName[record.name] = record }
+        return byName
     }
 
     func save(_ device: DeviceRecord) throws {

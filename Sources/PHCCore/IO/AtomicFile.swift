@@ -84,16 +84,22 @@ public enum Directory {
 
     /// Names in `path` (without `.` and `..`), unsorted.
     public static func list(_ path: String) throws(SystemError) -> [String] {
+        try entries(path).map(\.name)
+    }
+
+    /// Names in `path` with the `d_type` the file system gave (`DT_DIR`, `DT_LNK`, `DT_REG`…;
+    /// `DT_UNKNOWN` where it gives none): what `lstat` would say of the type, without the call.
+    public static func entries(_ path: String) throws(SystemError) -> [(name: String, type: UInt8)] {
         guard let dir = opendir(path) else { throw SystemError("list", path: path, errno: errno) }
         defer { closedir(dir) }
-        var names: [String] = []
+        var entries: [(name: String, type: UInt8)] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != ".." { entries.append((name, entry.pointee.d_type)) }
         }
-        return names
+        return entries
     }
 
     /// Removes a file; a missing file is not an error.
