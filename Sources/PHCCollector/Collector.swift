@@ -122,38 +122,39 @@ public struct Collector: Sendable {
             "scanned \(folders.count) folders, \(works.filter { !$0.isEmpty }.count) to read, \(folders.count - works.count) quiet (\(Monotonic.millisecondsSince(started)) ms)"
         )
 
-        // 2. Read and verify in parallel, within the memory budget.
+        // 2. Read and verify in parallel, within the memory budget; 3. the ledger's rules (pure), as
+        // each device is done: they need only its own record, and what was read is dropped at once.
         let verifying = Monotonic.nanoseconds()
         let limit = configuration.maxManifestBytes
         let budget = ReadBudget(limit: readBudget.perPass, perDevice: readBudget.perDevice)
         let keep = configuration.archive
-        let evidence = Parallel.map(works) { work in
-            DeviceEvidence.read(work, limit: limit, budget: budget, now: now, keep: keep)
-        }
-        let deferred = evidence.filter(\.deferred).count
-        if deferred > 0 {
-            logger.notice("\(deferred) devices' files wait for the next pass (the pass's read budget is spent)")
-        }
-        logger.debug("read and verified in \(Monotonic.millisecondsSince(verifying)) ms")
-
-        // 3. The ledger's rules, 4. alert evaluation: pure. Each device's rules need only its own
-        // record, so they run on all cores too; the rows are merged in the devices' order.
         let ledger = Ledger(now: now, skewLimit: configuration.clockSkew.milliseconds / 1000)
-        let applied = Parallel.map(evidence) { item in
-            let name = item.work.folder.name
-            let original = known[name] ?? DeviceRecord(name: name, displayName: item.work.folder.displayName)
+        var applied = Parallel.map(works) { work in
+            let item = DeviceEvidence.read(work, limit: limit, budget: budget, now: now, keep: keep)
+            let name = work.folder.name
+            let original = known[name] ?? DeviceRecord(name: name, displayName: work.folder.displayName)
             var record = original
             var writes = PassWrites()
             ledger.apply(item, to: &record, writes: &writes)
             if record != original || known[name] == nil { writes.devices.append(record) }
-            return (record, writes)
+            return (record: record, writes: writes, deferred: item.deferred)
         }
+        let deferred = applied.filter(\.deferred).count
+        if deferred > 0 {
+            logger.notice("\(deferred) devices' files wait for the next pass (the pass's read budget is spent)")
+        }
+        logger.debug(
+            "read and verified in \(Monotonic.millisecondsSince(verifying)) ms, the ledger's rules applied device by device"
+        )
+
+        // 4. Alert evaluation (pure) follows, in the commit.
         var writes = PassWrites()
         var records = known
-        for (record, part) in applied {
+        for (record, part, _) in applied {
             writes.append(part)
             records[record.name] = record
         }
+        applied.removeAll()
         for rejection in writes.rejections {
             logger.warning("rejected \(rejection.path): \(InertText.clipped(rejection.reason, to: 300))")
         }
@@ -192,7 +193,7 @@ public struct Collector: Sendable {
                 progress: records.compactMapValues(\.lastSequence), now: now)
             for record in writes.devices { try store.save(record) }
             for (device, row) in writes.manifests { try store.recordManifest(row, device: device) }
-            for (device, row) in writes.transitions { try store.recordTransition(row, device: device) }
+            try store.recordTransitions(writes.transitions)
             // History: the series values, then rollups, availability and retention, in bounded slices.
             let history = HistoryKeeper(retention: configuration.retention, now: now)
             try history.noteLifetimes(

@@ -59,16 +59,19 @@ extension CollectorStore {
         "\(device)\u{1F}\(check)\u{1F}\(key)"
     }
 
-    func createSeries(device: String, check: String, key: String) throws -> Int64 {
-        let values: [SQLValue] = [.text(device), .text(check), .text(key)]
-        if let id = try database.statement(
-            "INSERT INTO series (device, check_id, key) VALUES (?,?,?) ON CONFLICT DO NOTHING RETURNING id"
-        ).rows(values, { $0.int(0) }).first {
-            return id
-        }
-        return try database.statement("SELECT id FROM series WHERE device = ? AND check_id = ? AND key = ?").rows(
-            values
-        ) { $0.int(0) }.first ?? 0
+    /// The largest series id so far (0 for none): the pass numbers new series itself, in bulk.
+    func largestSeriesID() throws -> Int64 {
+        try database.statement("SELECT coalesce(max(id), 0) FROM series").rows([]) { $0.int(0) }.first ?? 0
+    }
+
+    /// New series with the ids the caller chose (`id, device, check, key` per series, none existing).
+    func insertSeries(_ values: [SQLValue]) throws {
+        try database.insert("INSERT INTO series (id, device, check_id, key)", columns: 4, values: values)
+    }
+
+    /// Points in hours not yet rolled up (`series, t, value` per point; a point already there is kept).
+    func insertPoints(_ values: [SQLValue]) throws {
+        try database.insert("INSERT OR IGNORE INTO points (series, t, value)", columns: 3, values: values)
     }
 
     /// Stores a point (a point already there is kept). A point in an hour (or day) already rolled up

@@ -146,13 +146,22 @@ final class CollectorStore {
         return database.totalChanges > before
     }
 
-    func recordTransition(_ row: TransitionRow, device: String) throws {
-        try database.statement(
-            "INSERT OR IGNORE INTO check_history (device, check_id, sequence, issued_at, status, summary) VALUES (?,?,?,?,?,?)"
-        ).run([
-            .text(device), .text(row.checkID), .int(row.sequence), .int(row.issuedAt), .text(row.status.rawValue),
-            .text(row.summary),
-        ])
+    /// A pass's status changes, in bulk (a change already recorded is kept).
+    func recordTransitions(_ rows: [(device: String, row: TransitionRow)]) throws {
+        // A few hundred rows at a time: the values of 40,000 changes (a first pass) are not held at once.
+        for start in stride(from: 0, to: rows.count, by: 512) {
+            var values: [SQLValue] = []
+            values.reserveCapacity(512 * 6)
+            for (device, row) in rows[start..<min(rows.count, start + 512)] {
+                values += [
+                    .text(device), .text(row.checkID), .int(row.sequence), .int(row.issuedAt),
+                    .text(row.status.rawValue), .text(row.summary),
+                ]
+            }
+            try database.insert(
+                "INSERT OR IGNORE INTO check_history (device, check_id, sequence, issued_at, status, summary)",
+                columns: 6, values: values)
+        }
     }
 
     /// The longest reason or path stored: what a device writes never makes a row large.

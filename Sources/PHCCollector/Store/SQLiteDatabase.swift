@@ -108,6 +108,26 @@ final class SQLiteDatabase {
         return statement
     }
 
+    /// Inserts many rows with statements of up to `perStatement` rows each
+    /// (`INSERT … VALUES (?,?),(?,?)…`): a pass writes tens of thousands of history rows, and one
+    /// statement per row spent more on running statements than on the rows.
+    ///
+    /// - Parameters:
+    ///   - head: `INSERT [OR IGNORE] INTO table (a, b)`, without `VALUES`.
+    ///   - values: the rows' values one after the other, `columns` per row.
+    func insert(_ head: String, columns: Int, values: [SQLValue], perStatement: Int = 128) throws(StoreError) {
+        precondition(columns > 0 && values.count % columns == 0)
+        let rows = values.count / columns
+        var start = 0
+        while start < rows {
+            let count = min(perStatement, rows - start)
+            let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
+            let sql = head + " VALUES " + Array(repeating: tuple, count: count).joined(separator: ",")
+            try statement(sql).run(Array(values[(start * columns)..<((start + count) * columns)]))
+            start += count
+        }
+    }
+
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: all of it is committed, or none.
     ///
     /// Nested calls become savepoints: an inner failure undoes the inner part only, and
