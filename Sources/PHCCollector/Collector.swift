@@ -90,13 +90,6 @@ public struct Collector: Sendable {
         defer { lock.release() }
         let now = clock.now().secondsSinceEpoch
         // The trust file is read when something needs verifying (a pass over an unchanged fleet needs nothing).
-        var lookup: ((String) -> [PublicKey])?
-        let trustFile = configuration.trustFile
-        let configured = configuration.devices
-        func trustedKeys(_ device: String) throws -> [PublicKey] {
-            if lookup == nil { lookup = try TrustStore.load(path: trustFile).lookup(configured: configured) }
-            return lookup!(device)
-        }
         let store = try CollectorStore(path: configuration.database)
         let known = try store.devices()
         let loaded = Monotonic.millisecondsSince(started)
@@ -109,9 +102,18 @@ public struct Collector: Sendable {
         // 1. What changed since the last pass: only that is read and verified.
         var works: [DeviceWork] = []
         var unchanged = 0
-        for folder in folders {
+        // The backlogs beside each changed manifest, listed on all cores (file system only).
+        let listings = Parallel.map(folders) { folder -> (files: [FileRef], problems: [ScanProblem])? in
             let record = known[folder.name]
-            let work = try plan(folder, record: record, root: root, store: store, trustedKeys: trustedKeys)
+            let changed = folder.manifest.map { $0.signature != record?.manifestSignature } ?? false
+            guard folder.problem == nil, let health = folder.healthDir, changed || record?.fileProblem != nil else {
+                return nil
+            }
+            return DeviceScanner.backlogs(in: health, root: root)
+        }
+        for (index, folder) in folders.enumerated() {
+            let record = known[folder.name]
+            let work = try plan(folder, record: record, root: root, store: store, listing: listings[index])
             if folder.manifest != nil && work.manifest == nil && folder.problem == nil { unchanged += 1 }
             // A device with nothing to read, no problem and the same folder name: the ledger would
             // change nothing, so its record is not even copied (most devices of most passes).
@@ -129,7 +131,13 @@ public struct Collector: Sendable {
         let budget = ReadBudget(limit: readBudget.perPass, perDevice: readBudget.perDevice)
         let keep = configuration.archive
         let ledger = Ledger(now: now, skewLimit: configuration.clockSkew.milliseconds / 1000)
-        var applied = Parallel.map(works) { work in
+        // The trust file is read when something needs verifying (a pass over an unchanged fleet needs
+        // nothing); each device's keys are parsed on the way, on all cores.
+        let needsKeys = works.contains { !$0.backlogs.isEmpty || $0.manifest != nil }
+        let lookup = needsKeys ? try TrustStore.load(path: configuration.trustFile).lookup(configured: configuration.devices) : nil
+        var applied = Parallel.map(works) { planned in
+            var work = planned
+            if let lookup, !work.backlogs.isEmpty || work.manifest != nil { work.trusted = lookup(work.folder.name) }
             let item = DeviceEvidence.read(work, limit: limit, budget: budget, now: now, keep: keep)
             let name = work.folder.name
             let original = known[name] ?? DeviceRecord(name: name, displayName: work.folder.displayName)
@@ -318,7 +326,7 @@ public struct Collector: Sendable {
     /// where the device has no signed manifests (or is configured `legacy: true`).
     private func plan(
         _ folder: DeviceFolder, record: DeviceRecord?, root: String, store: CollectorStore,
-        trustedKeys: (String) throws -> [PublicKey]
+        listing: (files: [FileRef], problems: [ScanProblem])?
     ) throws -> DeviceWork {
         var work = DeviceWork(folder: folder, baseline: record?.lastSequence)
         guard folder.problem == nil else { return work }
@@ -331,9 +339,9 @@ public struct Collector: Sendable {
             }
         }
         let manifestChanged = folder.manifest.map { $0.signature != record?.manifestSignature } ?? false
-        if let health = folder.healthDir, manifestChanged || record?.fileProblem != nil {
+        // Listed beforehand, in parallel, where the manifest changed or a file problem stands.
+        if let (backlogs, problems) = listing {
             listed = true
-            let (backlogs, problems) = DeviceScanner.backlogs(in: health, root: root)
             for backlog in backlogs {
                 present[backlog.path] = backlog.signature
                 if try store.fileSignature(backlog.path) != backlog.signature { work.backlogs.append(backlog) }
@@ -360,7 +368,6 @@ public struct Collector: Sendable {
             try note(problems)
         }
         if listed { work.present = present }
-        if !work.backlogs.isEmpty || work.manifest != nil { work.trusted = try trustedKeys(folder.name) }
         return work
     }
 }
