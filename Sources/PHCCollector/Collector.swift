@@ -134,7 +134,9 @@ public struct Collector: Sendable {
         // The trust file is read when something needs verifying (a pass over an unchanged fleet needs
         // nothing); each device's keys are parsed on the way, on all cores.
         let needsKeys = works.contains { !$0.backlogs.isEmpty || $0.manifest != nil }
-        let lookup = needsKeys ? try TrustStore.load(path: configuration.trustFile).lookup(configured: configuration.devices) : nil
+        let lookup =
+            needsKeys
+            ? try TrustStore.load(path: configuration.trustFile).lookup(configured: configuration.devices) : nil
         var applied = Parallel.map(works) { planned in
             var work = planned
             if let lookup, !work.backlogs.isEmpty || work.manifest != nil { work.trusted = lookup(work.folder.name) }
@@ -199,8 +201,8 @@ public struct Collector: Sendable {
                 conditions: conditions, existing: existing, failureThreshold: configuration.failureThreshold,
                 recoveryThreshold: configuration.recoveryThreshold,
                 progress: records.compactMapValues(\.lastSequence), now: now)
-            for record in writes.devices { try store.save(record) }
-            for (device, row) in writes.manifests { try store.recordManifest(row, device: device) }
+            try store.save(writes.devices)
+            try store.recordManifests(writes.manifests)
             try store.recordTransitions(writes.transitions)
             // History: the series values, then rollups, availability and retention, in bounded slices.
             let history = HistoryKeeper(retention: configuration.retention, now: now)

@@ -115,14 +115,17 @@ final class SQLiteDatabase {
     /// - Parameters:
     ///   - head: `INSERT [OR IGNORE] INTO table (a, b)`, without `VALUES`.
     ///   - values: the rows' values one after the other, `columns` per row.
-    func insert(_ head: String, columns: Int, values: [SQLValue], perStatement: Int = 128) throws(StoreError) {
+    ///   - tail: what follows the rows (`ON CONFLICT … DO UPDATE …`), applied to each row.
+    func insert(_ head: String, columns: Int, values: [SQLValue], tail: String = "", perStatement: Int = 128)
+        throws(StoreError)
+    {
         precondition(columns > 0 && values.count % columns == 0)
         let rows = values.count / columns
         var start = 0
         while start < rows {
             let count = min(perStatement, rows - start)
             let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
-            let sql = head + " VALUES " + Array(repeating: tuple, count: count).joined(separator: ",")
+            let sql = head + " VALUES " + Array(repeating: tuple, count: count).joined(separator: ",") + " " + tail
             try statement(sql).run(Array(values[(start * columns)..<((start + count) * columns)]))
             start += count
         }
