@@ -180,10 +180,9 @@ public enum SignatureError: Error, Sendable, Equatable, CustomStringConvertible 
 /// Base64 that accepts the standard and URL-safe alphabets, with or without padding, as DSSE allows.
 public enum Base64 {
     public static func decode(_ text: String) -> Data? {
-        // The common case, standard padded base64, goes straight to the decoder.
-        if text.utf8.count % 4 == 0, !text.utf8.contains(UInt8(ascii: "-")), !text.utf8.contains(UInt8(ascii: "_")) {
-            return Data(base64Encoded: text)
-        }
+        // The common case, standard padded base64, goes straight to the decoder (which refuses the
+        // URL-safe alphabet and missing padding, handled below).
+        if text.utf8.count % 4 == 0, let data = Data(base64Encoded: text) { return data }
         var normalized = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
         let remainder = normalized.utf8.count % 4
         if remainder == 1 { return nil }
