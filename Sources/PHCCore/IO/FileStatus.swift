@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     internal import Glibc
 #endif
+internal import Synchronization
 
 /// What `stat(2)` says about a path.
 public struct FileStatus: Sendable, Equatable {
@@ -63,7 +64,31 @@ public enum Accounts {
         return "\(name) (sudo by \(InertText.terminal(sudo)))"
     }
 
+    /// Names already looked up, by id: one agent run asks about the same owner (root) for every
+    /// secrets file, and each lookup reads nsswitch.conf and /etc/passwd again (or asks nscd).
+    private static let users = Mutex<[UInt32: String?]>([:])
+    private static let groups = Mutex<[UInt32: String?]>([:])
+
+    /// Looked up under the lock: checks running at once wait for the first lookup, not repeat it.
     public static func userName(_ uid: UInt32) -> String? {
+        users.withLock { known in
+            if let name = known[uid] { return name }
+            let name = lookUpUser(uid)
+            known[uid] = name
+            return name
+        }
+    }
+
+    public static func groupName(_ gid: UInt32) -> String? {
+        groups.withLock { known in
+            if let name = known[gid] { return name }
+            let name = lookUpGroup(gid)
+            known[gid] = name
+            return name
+        }
+    }
+
+    private static func lookUpUser(_ uid: UInt32) -> String? {
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -71,7 +96,7 @@ public enum Accounts {
         return String(cString: found.pointee.pw_name)
     }
 
-    public static func groupName(_ gid: UInt32) -> String? {
+    private static func lookUpGroup(_ gid: UInt32) -> String? {
         var entry = group()
         var result: UnsafeMutablePointer<group>?
         var buffer = [CChar](repeating: 0, count: 4096)
