@@ -89,7 +89,6 @@ public struct Collector: Sendable {
         let lock = try PassLock(database: configuration.database, wait: lockWait)
         defer { lock.release() }
         let now = clock.now().secondsSinceEpoch
-        // The trust file is read when something needs verifying (a pass over an unchanged fleet needs nothing).
         let store = try CollectorStore(path: configuration.database)
         let known = try store.devices()
         let loaded = Monotonic.millisecondsSince(started)

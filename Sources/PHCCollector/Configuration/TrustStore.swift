@@ -63,8 +63,7 @@ public struct TrustStore: Codable, Sendable, Equatable {
             throw Failure(description: "trust file \(error.description)")
         }
         // Read with the pull reader: a fleet's trust file is megabytes, read whenever a manifest changed.
-        var reader = JSONReader(Array(data))
-        guard let store = try? read(&reader), (try? reader.end()) != nil else {
+        guard let store = JSONReader.read(data, read) else {
             throw Failure(description: "trust file \(path) is not a trust store (JSON with keys and revoked)")
         }
         return store
@@ -83,15 +82,7 @@ public struct TrustStore: Codable, Sendable, Equatable {
                 store.keys = []
                 try reader.beginArray()
                 while try reader.nextElement() {
-                    var fields: [String: String] = [:]
-                    try reader.beginObject()
-                    while let field = try reader.nextKey() {
-                        if ["device", "key", "added_at"].contains(field) {
-                            fields[field] = try reader.string()
-                        } else {
-                            try reader.skipValue()
-                        }
-                    }
+                    let fields = try reader.strings(["device", "key", "added_at"])
                     guard let device = fields["device"], let line = fields["key"],
                         let added = fields["added_at"].flatMap(Timestamp.init(rfc3339:))
                     else { return nil }
@@ -102,15 +93,7 @@ public struct TrustStore: Codable, Sendable, Equatable {
                 store.revoked = []
                 try reader.beginArray()
                 while try reader.nextElement() {
-                    var fields: [String: String] = [:]
-                    try reader.beginObject()
-                    while let field = try reader.nextKey() {
-                        if field == "keyid" || field == "revoked_at" {
-                            fields[field] = try reader.string()
-                        } else {
-                            try reader.skipValue()
-                        }
-                    }
+                    let fields = try reader.strings(["keyid", "revoked_at"])
                     guard let keyid = fields["keyid"],
                         let revoked = fields["revoked_at"].flatMap(Timestamp.init(rfc3339:))
                     else { return nil }

@@ -22,16 +22,9 @@ struct HistoryKeeper: Sendable {
         // New series are numbered here (the pass holds the only write lock) and inserted in bulk, as are
         // the points of hours not rolled up yet; a late point (a backlog's) goes in alone, into its rollups.
         var nextID = try store.largestSeriesID() + 1
-        var newSeries: [SQLValue] = []
-        var current: [SQLValue] = []
+        var newSeries: [(id: Int64, device: String, check: String, key: String)] = []
+        var current: [(series: Int64, time: Int64, value: Double)] = []
         var late: [(series: Int64, time: Int64, value: Double)] = []
-        // Written a few hundred rows at a time: the pass's memory does not hold them all twice.
-        func flush() throws {
-            try store.insertSeries(newSeries)
-            try store.insertPoints(current)
-            newSeries.removeAll(keepingCapacity: true)
-            current.removeAll(keepingCapacity: true)
-        }
         for point in points {
             let name = CollectorStore.seriesName(point.device, point.value.check, point.value.key)
             let id: Int64
@@ -41,16 +34,16 @@ struct HistoryKeeper: Sendable {
                 id = nextID
                 nextID += 1
                 ids[name] = id
-                newSeries += [.int(id), .text(point.device), .text(point.value.check), .text(point.value.key)]
+                newSeries.append((id, point.device, point.value.check, point.value.key))
             }
             if point.time < hours || point.time < days {
                 late.append((id, point.time, point.value.value))
             } else {
-                current += [.int(id), .int(point.time), .double(point.value.value)]
+                current.append((id, point.time, point.value.value))
             }
-            if current.count >= 3 * 512 { try flush() }
         }
-        try flush()
+        try store.insertSeries(newSeries)
+        try store.insertPoints(current)
         for point in late {
             try store.recordPoint(
                 series: point.series, time: point.time, value: point.value, rolledHours: hours, rolledDays: days)

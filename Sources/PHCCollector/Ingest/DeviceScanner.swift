@@ -66,10 +66,10 @@ enum DeviceScanner {
         } catch {
             throw Failure(description: "devices_dir \(error.description)")
         }
-        let names = listed.map(\.name)
+        // A folder's entries have distinct names.
         let types = Dictionary(listed.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
         let skipped = publishDir.flatMap(realPath)
-        let candidates = names.filter { !$0.hasPrefix(".") && !$0.hasPrefix("_") && root + "/" + $0 != skipped }
+        let candidates = types.keys.filter { !$0.hasPrefix(".") && !$0.hasPrefix("_") && root + "/" + $0 != skipped }
         var folders: [DeviceFolder] = []
         var entries: [(entry: String, name: String)] = []
         for (name, spellings) in Dictionary(grouping: candidates, by: { $0.lowercased() }) {

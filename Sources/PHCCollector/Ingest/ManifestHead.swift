@@ -37,8 +37,7 @@ struct ManifestHead: Sendable {
 
     /// Decodes a payload and checks its schema.
     static func decode(_ data: Data) throws(ManifestError) -> ManifestHead {
-        var reader = JSONReader(Array(data))
-        guard let head = try? read(&reader), (try? reader.end()) != nil else {
+        guard let head = JSONReader.read(data, read) else {
             // The full decoder says precisely what is wrong.
             _ = try Manifest.decode(data)
             throw .malformed("undecodable")

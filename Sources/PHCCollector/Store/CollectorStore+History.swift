@@ -64,14 +64,18 @@ extension CollectorStore {
         try database.statement("SELECT coalesce(max(id), 0) FROM series").rows([]) { $0.int(0) }.first ?? 0
     }
 
-    /// New series with the ids the caller chose (`id, device, check, key` per series, none existing).
-    func insertSeries(_ values: [SQLValue]) throws {
-        try database.insert("INSERT INTO series (id, device, check_id, key)", columns: 4, values: values)
+    /// New series with the ids the caller chose (none of them existing).
+    func insertSeries(_ series: [(id: Int64, device: String, check: String, key: String)]) throws {
+        try database.insert("INSERT INTO series (id, device, check_id, key)", columns: 4, rows: series) {
+            [.int($0.id), .text($0.device), .text($0.check), .text($0.key)]
+        }
     }
 
-    /// Points in hours not yet rolled up (`series, t, value` per point; a point already there is kept).
-    func insertPoints(_ values: [SQLValue]) throws {
-        try database.insert("INSERT OR IGNORE INTO points (series, t, value)", columns: 3, values: values)
+    /// Points in hours not yet rolled up (a point already there is kept).
+    func insertPoints(_ points: [(series: Int64, time: Int64, value: Double)]) throws {
+        try database.insert("INSERT OR IGNORE INTO points (series, t, value)", columns: 3, rows: points) {
+            [.int($0.series), .int($0.time), .double($0.value)]
+        }
     }
 
     /// Stores a point (a point already there is kept). A point in an hour (or day) already rolled up

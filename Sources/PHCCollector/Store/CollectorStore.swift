@@ -64,39 +64,35 @@ final class CollectorStore {
         try save([device])
     }
 
-    /// Saves records, new or known, a hundred or so per statement (a first pass saves every device).
+    /// Saves records, new or known, in bulk (a first pass saves every device).
     func save(_ devices: [DeviceRecord]) throws {
-        for start in stride(from: 0, to: devices.count, by: 512) {
-            var values: [SQLValue] = []
-            values.reserveCapacity(512 * 23)
-            for device in devices[start..<min(devices.count, start + 512)] {
-                values += [
-                    .text(device.name), .text(device.displayName), .text(device.trust.rawValue),
-                    .optional(device.lastSequence), .optional(device.payloadDigest), .optional(device.issuedAt),
-                    .optional(device.expiresAt), .optional(device.intervalS), .optional(device.status?.rawValue),
-                    .text(device.checksJSON), .optional(device.keyID), .optional(device.agentVersion),
-                    .optional(device.lastSeen), .optional(device.manifestSignature),
-                    .optional(device.rejection.map(Self.capped)), .optional(device.rejectionKind?.rawValue),
-                    .int(device.skewSeconds), .text(device.problemsJSON), .optional(device.fileProblem?.path),
-                    .optional(device.fileProblem?.kind.rawValue),
-                    .optional(device.fileProblem.map { Self.capped($0.reason) }),
-                    .optional(device.fileProblem?.signature), .text(device.latestValuesText),
-                ]
-            }
-            try database.insert(
-                "INSERT INTO devices (\(Self.deviceColumns))", columns: 23, values: values,
-                tail: """
-                    ON CONFLICT(name) DO UPDATE SET display_name=excluded.display_name, trust=excluded.trust,
-                    last_sequence=excluded.last_sequence, payload_digest=excluded.payload_digest,
-                    issued_at=excluded.issued_at, expires_at=excluded.expires_at, interval_s=excluded.interval_s,
-                    status=excluded.status, checks=excluded.checks, keyid=excluded.keyid,
-                    agent_version=excluded.agent_version, last_seen=excluded.last_seen,
-                    manifest_signature=excluded.manifest_signature, rejection=excluded.rejection,
-                    rejection_kind=excluded.rejection_kind, skew_s=excluded.skew_s, problems=excluded.problems,
-                    file_problem_path=excluded.file_problem_path, file_problem_kind=excluded.file_problem_kind,
-                    file_problem_reason=excluded.file_problem_reason,
-                    file_problem_signature=excluded.file_problem_signature, latest_values=excluded.latest_values
-                    """)
+        try database.insert(
+            "INSERT INTO devices (\(Self.deviceColumns))", columns: 23, rows: devices,
+            tail: """
+                ON CONFLICT(name) DO UPDATE SET display_name=excluded.display_name, trust=excluded.trust,
+                last_sequence=excluded.last_sequence, payload_digest=excluded.payload_digest,
+                issued_at=excluded.issued_at, expires_at=excluded.expires_at, interval_s=excluded.interval_s,
+                status=excluded.status, checks=excluded.checks, keyid=excluded.keyid,
+                agent_version=excluded.agent_version, last_seen=excluded.last_seen,
+                manifest_signature=excluded.manifest_signature, rejection=excluded.rejection,
+                rejection_kind=excluded.rejection_kind, skew_s=excluded.skew_s, problems=excluded.problems,
+                file_problem_path=excluded.file_problem_path, file_problem_kind=excluded.file_problem_kind,
+                file_problem_reason=excluded.file_problem_reason,
+                file_problem_signature=excluded.file_problem_signature, latest_values=excluded.latest_values
+                """
+        ) { device in
+            [
+                .text(device.name), .text(device.displayName), .text(device.trust.rawValue),
+                .optional(device.lastSequence), .optional(device.payloadDigest), .optional(device.issuedAt),
+                .optional(device.expiresAt), .optional(device.intervalS), .optional(device.status?.rawValue),
+                .text(device.checksJSON), .optional(device.keyID), .optional(device.agentVersion),
+                .optional(device.lastSeen), .optional(device.manifestSignature),
+                .optional(device.rejection.map(Self.capped)), .optional(device.rejectionKind?.rawValue),
+                .int(device.skewSeconds), .text(device.problemsJSON), .optional(device.fileProblem?.path),
+                .optional(device.fileProblem?.kind.rawValue),
+                .optional(device.fileProblem.map { Self.capped($0.reason) }),
+                .optional(device.fileProblem?.signature), .text(device.latestValuesText),
+            ]
         }
     }
 
@@ -141,26 +137,21 @@ final class CollectorStore {
 
     // MARK: History
 
-    /// Records an accepted manifest; one already recorded is left as it is (never counted twice).
-    /// Records an accepted manifest; returns whether it was new (a row already there is left as it is).
-    @discardableResult
     /// A pass's manifest rows, in bulk (a row already there is kept).
     func recordManifests(_ rows: [(device: String, row: ManifestRow)]) throws {
-        for start in stride(from: 0, to: rows.count, by: 512) {
-            var values: [SQLValue] = []
-            values.reserveCapacity(512 * 7)
-            for (device, row) in rows[start..<min(rows.count, start + 512)] {
-                values += [
-                    .text(device), .int(row.sequence), .int(row.issuedAt), .int(row.receivedAt),
-                    .text(row.status.rawValue), .text(row.source.rawValue), .optional(row.expiresAt),
-                ]
-            }
-            try database.insert(
-                "INSERT OR IGNORE INTO manifests (device, sequence, issued_at, received_at, status, source, expires_at)",
-                columns: 7, values: values)
+        try database.insert(
+            "INSERT OR IGNORE INTO manifests (device, sequence, issued_at, received_at, status, source, expires_at)",
+            columns: 7, rows: rows
+        ) { device, row in
+            [
+                .text(device), .int(row.sequence), .int(row.issuedAt), .int(row.receivedAt),
+                .text(row.status.rawValue), .text(row.source.rawValue), .optional(row.expiresAt),
+            ]
         }
     }
 
+    /// Records an accepted manifest; returns whether it was new (a row already there is left as it is).
+    @discardableResult
     func recordManifest(_ row: ManifestRow, device: String) throws -> Bool {
         let before = database.totalChanges
         try database.statement(
@@ -177,19 +168,14 @@ final class CollectorStore {
 
     /// A pass's status changes, in bulk (a change already recorded is kept).
     func recordTransitions(_ rows: [(device: String, row: TransitionRow)]) throws {
-        // A few hundred rows at a time: the values of 40,000 changes (a first pass) are not held at once.
-        for start in stride(from: 0, to: rows.count, by: 512) {
-            var values: [SQLValue] = []
-            values.reserveCapacity(512 * 6)
-            for (device, row) in rows[start..<min(rows.count, start + 512)] {
-                values += [
-                    .text(device), .text(row.checkID), .int(row.sequence), .int(row.issuedAt),
-                    .text(row.status.rawValue), .text(row.summary),
-                ]
-            }
-            try database.insert(
-                "INSERT OR IGNORE INTO check_history (device, check_id, sequence, issued_at, status, summary)",
-                columns: 6, values: values)
+        try database.insert(
+            "INSERT OR IGNORE INTO check_history (device, check_id, sequence, issued_at, status, summary)",
+            columns: 6, rows: rows
+        ) { device, row in
+            [
+                .text(device), .text(row.checkID), .int(row.sequence), .int(row.issuedAt),
+                .text(row.status.rawValue), .text(row.summary),
+            ]
         }
     }
 

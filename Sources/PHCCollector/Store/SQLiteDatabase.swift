@@ -110,25 +110,36 @@ final class SQLiteDatabase {
 
     /// Inserts many rows with statements of up to `perStatement` rows each
     /// (`INSERT … VALUES (?,?),(?,?)…`): a pass writes tens of thousands of history rows, and one
-    /// statement per row spent more on running statements than on the rows.
+    /// statement per row spent more on running statements than on the rows. Only one statement's
+    /// values are held at a time.
     ///
     /// - Parameters:
     ///   - head: `INSERT [OR IGNORE] INTO table (a, b)`, without `VALUES`.
-    ///   - values: the rows' values one after the other, `columns` per row.
+    ///   - rows: the rows; `values` gives each one's `columns` values, in order.
     ///   - tail: what follows the rows (`ON CONFLICT … DO UPDATE …`), applied to each row.
-    func insert(_ head: String, columns: Int, values: [SQLValue], tail: String = "", perStatement: Int = 128)
-        throws(StoreError)
-    {
-        precondition(columns > 0 && values.count % columns == 0)
-        let rows = values.count / columns
-        var start = 0
-        while start < rows {
-            let count = min(perStatement, rows - start)
-            let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
+    func insert<Rows: Collection>(
+        _ head: String, columns: Int, rows: Rows, tail: String = "", perStatement: Int = 128,
+        values: (Rows.Element) -> [SQLValue]
+    ) throws(StoreError) {
+        let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
+        var batch: [SQLValue] = []
+        batch.reserveCapacity(columns * min(perStatement, rows.count))
+        var count = 0
+        func flush() throws(StoreError) {
+            guard count > 0 else { return }
             let sql = head + " VALUES " + Array(repeating: tuple, count: count).joined(separator: ",") + " " + tail
-            try statement(sql).run(Array(values[(start * columns)..<((start + count) * columns)]))
-            start += count
+            try statement(sql).run(batch)
+            batch.removeAll(keepingCapacity: true)
+            count = 0
         }
+        for row in rows {
+            let rowValues = values(row)
+            precondition(rowValues.count == columns, "\(head): \(rowValues.count) values for \(columns) columns")
+            batch += rowValues
+            count += 1
+            if count == perStatement { try flush() }
+        }
+        try flush()
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: all of it is committed, or none.

@@ -64,26 +64,24 @@ public enum Accounts {
         return "\(name) (sudo by \(InertText.terminal(sudo)))"
     }
 
-    /// Names already looked up, by id: one agent run asks about the same owner (root) for every
-    /// secrets file, and each lookup reads nsswitch.conf and /etc/passwd again (or asks nscd).
+    /// Names already looked up, by id, for the life of the process: one agent run asks about the
+    /// same owner (root) for every secrets file, and each lookup reads nsswitch.conf and /etc/passwd
+    /// again (or asks nscd).
     private static let users = Mutex<[UInt32: String?]>([:])
     private static let groups = Mutex<[UInt32: String?]>([:])
 
-    /// Looked up under the lock: checks running at once wait for the first lookup, not repeat it.
-    public static func userName(_ uid: UInt32) -> String? {
-        users.withLock { known in
-            if let name = known[uid] { return name }
-            let name = lookUpUser(uid)
-            known[uid] = name
-            return name
-        }
-    }
+    public static func userName(_ uid: UInt32) -> String? { cached(uid, in: users, lookUpUser) }
 
-    public static func groupName(_ gid: UInt32) -> String? {
-        groups.withLock { known in
-            if let name = known[gid] { return name }
-            let name = lookUpGroup(gid)
-            known[gid] = name
+    public static func groupName(_ gid: UInt32) -> String? { cached(gid, in: groups, lookUpGroup) }
+
+    /// Looked up under the lock: checks running at once wait for the first lookup, not repeat it.
+    private static func cached(
+        _ id: UInt32, in cache: borrowing Mutex<[UInt32: String?]>, _ lookUp: (UInt32) -> String?
+    ) -> String? {
+        cache.withLock { known in
+            if let name = known[id] { return name }
+            let name = lookUp(id)
+            known[id] = name
             return name
         }
     }

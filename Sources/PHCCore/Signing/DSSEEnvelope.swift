@@ -109,8 +109,7 @@ public struct DSSEEnvelope: Codable, Sendable, Equatable {
     ///
     /// - Throws: ``SignatureError/malformedEnvelope(_:)`` for anything that is not a DSSE envelope.
     public static func decode(_ data: Data) throws(SignatureError) -> DSSEEnvelope {
-        var reader = JSONReader(Array(data))
-        guard let envelope = try? read(&reader), (try? reader.end()) != nil else {
+        guard let envelope = JSONReader.read(data, read) else {
             throw .malformedEnvelope("not a DSSE envelope (expected JSON with payloadType, payload, signatures)")
         }
         return envelope
