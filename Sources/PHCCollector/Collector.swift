@@ -33,10 +33,13 @@ public struct PassSummary: Sendable, Equatable {
 ///
 /// The stages, each with one home:
 /// 1. scan (``DeviceScanner``, the file system only) and plan what changed;
-/// 2. read and verify in parallel (``DeviceEvidence``), within a memory budget;
-/// 3. the ledger's rules (``Ledger``, pure) turn evidence into record changes and rows;
-/// 4. alert conditions and evaluation (pure);
-/// 5. one commit, which does no file or network I/O.
+/// 2. read in parallel (``DeviceEvidence``), within a memory budget: the pass's file I/O on the
+///    share ends here;
+/// 3. in the one transaction: manifests verified and the ledger's rules (``Ledger``, pure) applied
+///    on all cores, while the calling thread stores each slice of devices as it is done;
+/// 4. alert conditions and evaluation (pure), routing into the outbox, and the commit. The
+///    transaction reads no file on the share and makes no network call (the archive, when kept, is
+///    written next to the database before the commit).
 ///
 /// A pass killed halfway commits nothing, so the next one re-reads the same
 /// files: no sequence state is lost and no history row is counted twice. Files
@@ -123,65 +126,82 @@ public struct Collector: Sendable {
             "scanned \(folders.count) folders, \(works.filter { !$0.isEmpty }.count) to read, \(folders.count - works.count) quiet (\(Monotonic.millisecondsSince(started)) ms)"
         )
 
-        // 2. Read and verify in parallel, within the memory budget; 3. the ledger's rules (pure), as
-        // each device is done: they need only its own record, and what was read is dropped at once.
-        let verifying = Monotonic.nanoseconds()
+        // 2. Read in parallel, within the memory budget: the file I/O, all before the transaction.
+        let reading = Monotonic.nanoseconds()
         let limit = configuration.maxManifestBytes
         let budget = ReadBudget(limit: readBudget.perPass, perDevice: readBudget.perDevice)
         let keep = configuration.archive
-        let ledger = Ledger(now: now, skewLimit: configuration.clockSkew.milliseconds / 1000)
         // The trust file is read when something needs verifying (a pass over an unchanged fleet needs
         // nothing); each device's keys are parsed on the way, on all cores.
         let needsKeys = works.contains { !$0.backlogs.isEmpty || $0.manifest != nil }
         let lookup =
             needsKeys
             ? try TrustStore.load(path: configuration.trustFile).lookup(configured: configuration.devices) : nil
-        var applied = Parallel.map(works) { planned in
+        let evidence = Parallel.map(works) { planned in
             var work = planned
             if let lookup, !work.backlogs.isEmpty || work.manifest != nil { work.trusted = lookup(work.folder.name) }
-            let item = DeviceEvidence.read(work, limit: limit, budget: budget, now: now, keep: keep)
-            let name = work.folder.name
-            let original = known[name] ?? DeviceRecord(name: name, displayName: work.folder.displayName)
-            var record = original
-            var writes = PassWrites()
-            ledger.apply(item, to: &record, writes: &writes)
-            if record != original || known[name] == nil { writes.devices.append(record) }
-            return (record: record, writes: writes, deferred: item.deferred)
+            return DeviceEvidence.read(work, limit: limit, budget: budget, now: now, keep: keep)
         }
-        let deferred = applied.filter(\.deferred).count
+        works.removeAll()
+        let deferred = evidence.filter(\.deferred).count
         if deferred > 0 {
             logger.notice("\(deferred) devices' files wait for the next pass (the pass's read budget is spent)")
         }
-        logger.debug(
-            "read and verified in \(Monotonic.millisecondsSince(verifying)) ms, the ledger's rules applied device by device"
-        )
+        logger.debug("read in \(Monotonic.millisecondsSince(reading)) ms")
 
-        // 4. Alert evaluation (pure) follows, in the commit.
+        // 3. In the transaction, the manifests are verified and the ledger's rules (pure) applied on
+        // all cores, device by device, while this thread stores each slice of devices as it is done.
+        let ledger = Ledger(now: now, skewLimit: configuration.clockSkew.milliseconds / 1000)
+        let history = HistoryKeeper(retention: configuration.retention, now: now)
         var writes = PassWrites()
         var records = known
-        for (record, part, _) in applied {
-            writes.append(part)
-            records[record.name] = record
-        }
-        applied.removeAll()
-        for rejection in writes.rejections {
-            logger.warning("rejected \(rejection.path): \(InertText.clipped(rejection.reason, to: 300))")
-        }
-
-        // The archive is written before the commit: a crash in between archives an envelope twice,
-        // never loses one. Old day files go once a day.
-        if configuration.archive {
-            let archive = EnvelopeArchive(database: configuration.database)
-            do { try archive.append(writes.archive) } catch { logger.error("\(error.description)") }
-            let today = Timestamp.floorDiv(now, 86_400)
-            if (try store.historyState("archive_pruned")) != today {
-                archive.prune(before: now.saturatingSubtract(configuration.retention.daily.wholeSeconds))
-            }
-        }
-
-        // 5. One commit: alert evaluation, routing into the outbox, and the pass's rows together.
         let storing = Monotonic.nanoseconds()
         let (firing, queued, changed): (Int, Int, Bool) = try store.transaction {
+            var points = PointRecorder(history: history)
+            try Parallel.stream(evidence) { read in
+                var item = read
+                item.verifyManifest(keep: keep)
+                let name = item.work.folder.name
+                let original = known[name] ?? DeviceRecord(name: name, displayName: item.work.folder.displayName)
+                var record = original
+                var writes = PassWrites()
+                ledger.apply(item, to: &record, writes: &writes)
+                if record != original || known[name] == nil { writes.devices.append(record) }
+                return (record: record, writes: writes)
+            } consume: { slice in
+                var part = PassWrites()
+                for (record, device) in slice {
+                    part.append(device)
+                    records[record.name] = record
+                }
+                try store.save(part.devices)
+                try store.recordManifests(part.manifests)
+                try store.recordTransitions(part.transitions)
+                try points.record(part.points, store: store)
+                part.points = []
+                writes.append(part)
+            }
+            logger.debug("verified and stored in \(Monotonic.millisecondsSince(storing)) ms")
+            for rejection in writes.rejections {
+                logger.warning("rejected \(rejection.path): \(InertText.clipped(rejection.reason, to: 300))")
+            }
+
+            // The archive is written before the commit (into the collector's own state folder, not the
+            // share): a crash in between archives an envelope twice, never loses one. Old day files go
+            // once a day.
+            if configuration.archive {
+                let archive = EnvelopeArchive(database: configuration.database)
+                do throws(EnvelopeArchive.Failure) { try archive.append(writes.archive) } catch {
+                    logger.error("\(error.description)")
+                }
+                let today = Timestamp.floorDiv(now, 86_400)
+                if (try store.historyState("archive_pruned")) != today {
+                    archive.prune(before: now.saturatingSubtract(configuration.retention.daily.wholeSeconds))
+                }
+                writes.archive = []
+            }
+
+            // 4. Alert evaluation (pure), routing into the outbox, and the pass's other rows.
             let existing = try store.alerts(includingResolvedSince: now.saturatingSubtract(Self.resolvedKeptSeconds))
             var conditions = AlertConditions.of(
                 devices: records, configured: configuration.devices, now: now,
@@ -200,15 +220,10 @@ public struct Collector: Sendable {
                 conditions: conditions, existing: existing, failureThreshold: configuration.failureThreshold,
                 recoveryThreshold: configuration.recoveryThreshold,
                 progress: records.compactMapValues(\.lastSequence), now: now)
-            try store.save(writes.devices)
-            try store.recordManifests(writes.manifests)
-            try store.recordTransitions(writes.transitions)
-            // History: the series values, then rollups, availability and retention, in bounded slices.
-            let history = HistoryKeeper(retention: configuration.retention, now: now)
+            // History: rollups, availability and retention, in bounded slices.
             try history.noteLifetimes(
                 writes.manifests.compactMap { entry in entry.row.expiresAt.map { $0 - entry.row.issuedAt } },
                 store: store)
-            try history.record(writes.points, store: store)
             let rolled = try history.compact(store: store)
             if configuration.archive { try store.setHistoryState("archive_pruned", Timestamp.floorDiv(now, 86_400)) }
             for rejection in writes.rejections { try store.recordRejection(rejection) }
@@ -257,7 +272,7 @@ public struct Collector: Sendable {
             return (changes.save.filter { $0.state == .firing }.count, outcome.notifications.count, changed)
         }
         if Self.fault == "kill-after-commit" { kill(getpid(), SIGKILL) }
-        logger.debug("stored and evaluated in \(Monotonic.millisecondsSince(storing)) ms")
+        logger.debug("stored, evaluated and committed in \(Monotonic.millisecondsSince(storing)) ms")
         return PassSummary(
             devices: folders.count, accepted: writes.accepted, rejected: writes.rejected, unchanged: unchanged,
             deferred: deferred, firing: firing, queued: queued, changed: changed,

@@ -63,4 +63,27 @@ struct ManifestHeadTests {
             #expect(ours == theirs, "\(key)")
         }
     }
+
+    @Test("observations written before the check's id are the id's series; a check refused takes its series with it")
+    func observationsBeforeTheID() throws {
+        func payload(_ checks: String) -> Data {
+            Data(
+                ("{\"agent\":{\"version\":\"1\"},\"boot_id\":\"b\",\"checks\":[\(checks)],\"device\":\"armitage\","
+                    + "\"expires_at\":\"2023-11-14T22:16:20Z\",\"interval_s\":60,\"issued_at\":\"2023-11-14T22:13:20Z\","
+                    + "\"schema\":\"phc.manifest/v1\",\"sequence\":3,\"status\":\"ok\"}").utf8)
+        }
+        let first = "{\"observations\":{\"load1\":0.5},\"summary\":\"fine\",\"status\":\"ok\",\"id\":\"system\"}"
+        let second =
+            "{\"id\":\"gpu:0\",\"observations\":{\"temperature_c\":1},\"observations\":{\"temperature_c\":70},"
+            + "\"status\":\"warn\",\"summary\":\"warm\"}"
+        let head = try ManifestHead.decode(payload(first + "," + second))
+        #expect(head.checks.map(\.id) == ["system", "gpu:0"])
+        #expect(
+            head.values.map { "\($0.check) \($0.key) \($0.value)" } == [
+                "system load1 0.5", "gpu:0 temperature_c 70.0",
+            ],
+            "the last observations object counts")
+        let unusable = "{\"observations\":{\"load1\":0.5},\"status\":\"purple\",\"id\":\"system\",\"summary\":\"x\"}"
+        #expect(throws: ManifestError.self) { try ManifestHead.decode(payload(unusable)) }
+    }
 }

@@ -13,41 +13,10 @@ struct HistoryKeeper: Sendable {
     /// An hour is rolled up this long after it ended: points may still be on their way.
     static let graceSeconds: Int64 = 120
 
+    /// Stores `points` (one call of a ``PointRecorder``).
     func record(_ points: [(device: String, time: Int64, value: SeriesValue)], store: CollectorStore) throws {
-        guard !points.isEmpty else { return }
-        let hours = try watermark(store)
-        let days = try dayWatermark(store, hour: hours)
-        var ids = try store.seriesIDs()
-        ids.reserveCapacity(ids.count + points.count)
-        // New series are numbered here (the pass holds the only write lock) and inserted in bulk, as are
-        // the points of hours not rolled up yet; a late point (a backlog's) goes in alone, into its rollups.
-        var nextID = try store.largestSeriesID() + 1
-        var newSeries: [(id: Int64, device: String, check: String, key: String)] = []
-        var current: [(series: Int64, time: Int64, value: Double)] = []
-        var late: [(series: Int64, time: Int64, value: Double)] = []
-        for point in points {
-            let name = CollectorStore.seriesName(point.device, point.value.check, point.value.key)
-            let id: Int64
-            if let known = ids[name] {
-                id = known
-            } else {
-                id = nextID
-                nextID += 1
-                ids[name] = id
-                newSeries.append((id, point.device, point.value.check, point.value.key))
-            }
-            if point.time < hours || point.time < days {
-                late.append((id, point.time, point.value.value))
-            } else {
-                current.append((id, point.time, point.value.value))
-            }
-        }
-        try store.insertSeries(newSeries)
-        try store.insertPoints(current)
-        for point in late {
-            try store.recordPoint(
-                series: point.series, time: point.time, value: point.value, rolledHours: hours, rolledDays: days)
-        }
+        var recorder = PointRecorder(history: self)
+        try recorder.record(points, store: store)
     }
 
     /// Remembers how long manifests live (for availability) as they are recorded, up to a day.
@@ -59,7 +28,7 @@ struct HistoryKeeper: Sendable {
     }
 
     /// The first hour not yet rolled up (set to the current hour the first time).
-    private func watermark(_ store: CollectorStore) throws -> Int64 {
+    func watermark(_ store: CollectorStore) throws -> Int64 {
         if let hour = try store.historyState("rollup_hour") { return hour }
         let hour = Timestamp.floorDiv(now, CollectorStore.hour) * CollectorStore.hour
         try store.setHistoryState("rollup_hour", hour)
@@ -68,7 +37,7 @@ struct HistoryKeeper: Sendable {
     }
 
     /// The first day not yet rolled up.
-    private func dayWatermark(_ store: CollectorStore, hour: Int64) throws -> Int64 {
+    func dayWatermark(_ store: CollectorStore, hour: Int64) throws -> Int64 {
         try store.historyState("rollup_day") ?? Self.dayStart(hour)
     }
 
@@ -104,5 +73,61 @@ struct HistoryKeeper: Sendable {
             hourlyBefore: min(now.saturatingSubtract(retention.hourly.wholeSeconds), day),
             dailyBefore: now.saturatingSubtract(retention.daily.wholeSeconds))
         return rolled > 0
+    }
+}
+
+/// Stores a pass's series points as they come, a slice at a time, in the pass's transaction: the
+/// watermarks and series ids are read once, when the first points come (a pass with none reads
+/// neither).
+struct PointRecorder {
+    let history: HistoryKeeper
+    /// The first hour and day not rolled up yet, once the first points came.
+    private var watermarks: (hours: Int64, days: Int64)?
+    private var ids: [String: Int64] = [:]
+    private var nextID: Int64 = 0
+
+    init(history: HistoryKeeper) { self.history = history }
+
+    /// New series are numbered here (the pass holds the only write lock) and inserted in bulk, as
+    /// are the points of hours not rolled up yet; a late point (a backlog's) goes in alone, into its
+    /// rollups.
+    mutating func record(_ points: [(device: String, time: Int64, value: SeriesValue)], store: CollectorStore)
+        throws
+    {
+        guard !points.isEmpty else { return }
+        if watermarks == nil {
+            let hour = try history.watermark(store)
+            watermarks = (hour, try history.dayWatermark(store, hour: hour))
+            ids = try store.seriesIDs()
+            nextID = try store.largestSeriesID() + 1
+        }
+        guard let (hours, days) = watermarks else { return }
+        var newSeries: [(id: Int64, device: String, check: String, key: String)] = []
+        var current: [(series: Int64, time: Int64, value: Double)] = []
+        var late: [(series: Int64, time: Int64, value: Double)] = []
+        current.reserveCapacity(points.count)
+        for point in points {
+            let name = CollectorStore.seriesName(point.device, point.value.check, point.value.key)
+            let id: Int64
+            if let known = ids[name] {
+                id = known
+            } else {
+                id = nextID
+                nextID += 1
+                ids[name] = id
+                newSeries.append((id, point.device, point.value.check, point.value.key))
+            }
+            if point.time < hours || point.time < days {
+                late.append((id, point.time, point.value.value))
+            } else {
+                current.append((id, point.time, point.value.value))
+            }
+        }
+        try store.insertSeries(newSeries)
+        try store.insertPoints(current)
+        for point in late {
+            try store.recordPoint(
+                series: point.series, time: point.time, value: point.value, rolledHours: hours, rolledDays: days)
+        }
     }
 }

@@ -40,11 +40,15 @@ struct DeviceEvidence: Sendable {
     var work: DeviceWork
     var backlogs: [BacklogReading] = []
     var manifest: (file: FileRef, verdict: Verdict)?
+    /// The manifest as read, not verified yet: reading is file I/O, done before the pass's
+    /// transaction; verifying (``verifyManifest(keep:)``) is pure, done beside the store.
+    var unverified: (file: FileRef, envelope: Data)?
     var legacy: [LegacyReading] = []
     /// The memory budget ran out: what was not read waits for the next pass.
     var deferred = false
 
-    /// Reads and verifies what `work` names, within the device's and the pass's memory budget.
+    /// Reads what `work` names, within the device's and the pass's memory budget: backlogs are
+    /// verified as they are read (line by line, within the budget), the manifest is only read.
     static func read(_ work: DeviceWork, limit: Int, budget: ReadBudget, now: Int64, keep: Bool = false)
         -> DeviceEvidence
     {
@@ -69,10 +73,13 @@ struct DeviceEvidence: Sendable {
             }
         }
         if let file = work.manifest {
-            let verdict = ManifestVerifier.verify(
-                file: file, folder: work.folder.name, trusted: work.trusted, limit: limit, keep: keep)
-            if case .verified(let verified) = verdict { _ = budget.take(verified.retainedBytes) }
-            evidence.manifest = (file, verdict)
+            switch ManifestVerifier.read(file: file, limit: limit) {
+            case .success(let envelope):
+                _ = budget.take(envelope.count)
+                evidence.unverified = (file, envelope)
+            case .failure(let unreadable):
+                evidence.manifest = (file, unreadable.verdict)
+            }
         }
         evidence.legacy = work.legacy.map { file in
             guard file.size <= LegacyStatusFile.maxBytes else {
@@ -93,5 +100,16 @@ struct DeviceEvidence: Sendable {
             }
         }
         return evidence
+    }
+
+    /// Verifies the manifest read by ``read(_:limit:budget:now:keep:)`` (pure).
+    /// - Parameter keep: keep the envelope's bytes in the verdict (for the archive).
+    mutating func verifyManifest(keep: Bool = false) {
+        guard let (file, envelope) = unverified else { return }
+        unverified = nil
+        manifest = (
+            file,
+            ManifestVerifier.verify(envelope: envelope, folder: work.folder.name, trusted: work.trusted, keep: keep)
+        )
     }
 }

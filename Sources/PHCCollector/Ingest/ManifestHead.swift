@@ -114,17 +114,22 @@ struct ManifestHead: Sendable {
         var id: String?
         var status: CheckStatus?
         var summary: String?
-        var observed: [(key: String, value: Double)] = []
+        // The observations go straight into `values`, their check's id filled in at the end (the id
+        // may come after them), and are taken out again if the check is not usable.
+        let first = values.count
         try reader.beginObject()
         while let key = try reader.nextKey() {
             switch key {
             case "id": id = try reader.string()
             case "status":
                 status = CheckStatus(rawValue: try reader.string())
-                if status == nil { return nil }
+                if status == nil {
+                    values.removeSubrange(first...)
+                    return nil
+                }
             case "summary": summary = try reader.string()
             case "observations":
-                observed = []
+                values.removeSubrange(first...)
                 // Anything but an object is no observations, not a broken manifest.
                 guard reader.nextIsObject() else {
                     try reader.skipValue()
@@ -137,7 +142,7 @@ struct ManifestHead: Sendable {
                         continue
                     }
                     if let value = try? reader.double(), value.isFinite {
-                        observed.append((name, value))
+                        values.append(SeriesValue(check: "", key: name, value: value))
                     } else {
                         try reader.skipValue()
                     }
@@ -145,11 +150,14 @@ struct ManifestHead: Sendable {
             default: try reader.skipValue()
             }
         }
-        guard let id, let status, let summary else { return nil }
+        guard let id, let status, let summary else {
+            values.removeSubrange(first...)
+            return nil
+        }
         let check = CheckSummary(
             id: InertText.clipped(id, to: CheckSummary.maxIDBytes), status: status,
             summary: InertText.clipped(summary, to: CheckSummary.maxSummaryBytes))
-        values += observed.map { SeriesValue(check: check.id, key: $0.key, value: $0.value) }
+        for index in first..<values.count { values[index].check = check.id }
         return check
     }
 }

@@ -112,20 +112,26 @@ enum ManifestVerifier {
                 manifest: manifest, keyID: key.keyID, digest: Digest.sha256Hex(payload), envelope: keep ? data : nil))
     }
 
-    /// Reads a capped file and verifies it.
-    static func verify(file: FileRef, folder: String, trusted: [PublicKey], limit: Int, keep: Bool = false) -> Verdict {
+    /// Reads a capped envelope file (the I/O half of a manifest's verification, done before the
+    /// pass's transaction): its bytes, or the verdict on a file too large or unreadable.
+    static func read(file: FileRef, limit: Int) -> Result<Data, Unreadable> {
         guard file.size <= Int64(limit) else {
-            return .rejected(
-                .unreadable,
-                "\(file.path) is \(ByteCount.format(file.size)), over the \(ByteCount.format(Int64(limit))) limit",
-                sequence: nil)
+            return .failure(
+                Unreadable(
+                    reason:
+                        "\(file.path) is \(ByteCount.format(file.size)), over the \(ByteCount.format(Int64(limit))) limit"
+                ))
         }
-        let data: Data
         do {
-            data = try FileReader.read(file.path, limit: limit)
+            return .success(try FileReader.read(file.path, limit: limit))
         } catch {
-            return .rejected(.unreadable, error.description, sequence: nil)
+            return .failure(Unreadable(reason: error.description))
         }
-        return verify(envelope: data, folder: folder, trusted: trusted, keep: keep)
+    }
+
+    /// Why an envelope file could not be read.
+    struct Unreadable: Error {
+        var reason: String
+        var verdict: Verdict { .rejected(.unreadable, reason, sequence: nil) }
     }
 }

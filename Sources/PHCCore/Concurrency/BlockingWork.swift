@@ -63,13 +63,14 @@ public enum BlockingWork {
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
-    private static func spawn(_ body: @escaping @Sendable () -> Void) {
+    /// Starts a detached thread running `body`.
+    static func spawn(stackSize: Int = 512 * 1024, _ body: @escaping @Sendable () -> Void) {
         let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        // Small stacks: these threads run one system call and a little parsing.
-        pthread_attr_setstacksize(&attributes, 512 * 1024)
+        // Small stacks by default: these threads run one system call and a little parsing.
+        pthread_attr_setstacksize(&attributes, stackSize)
         defer { pthread_attr_destroy(&attributes) }
         var thread = pthread_t()
         let rc = pthread_create(

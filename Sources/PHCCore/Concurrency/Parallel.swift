@@ -4,6 +4,7 @@
     import Foundation
 #endif
 import Dispatch
+internal import Synchronization
 
 /// CPU-bound work spread over all cores, for the collector's per-device stages at fleet scale.
 public enum Parallel {
@@ -23,6 +24,85 @@ public enum Parallel {
             }
         }
         return slots.values()
+    }
+
+    /// Runs `work` for every item on all cores and hands the results to `consume` on the calling
+    /// thread, in the items' order, `chunk` items at a time, each as soon as it is done: the caller
+    /// works through the first results (a store writing rows) while the cores compute the rest.
+    ///
+    /// When `consume` throws, the chunks not started yet are skipped, and the error is rethrown once
+    /// the workers have stopped. It blocks the calling thread until all are done.
+    public static func stream<Item: Sendable, Result: Sendable>(
+        _ items: [Item], chunk: Int = 64, _ work: @escaping @Sendable (Item) -> Result,
+        consume: ([Result]) throws -> Void
+    ) throws {
+        let size = max(1, chunk)
+        let chunks = (items.count + size - 1) / size
+        guard chunks > 0 else { return }
+        let board = ChunkBoard<Result>(count: chunks)
+        // Threads of their own, one per core, beside the calling thread: libdispatch's pool counts the
+        // calling thread as one of its cores' worth and would lend only one more.
+        let workers = min(chunks, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        let finished = DispatchSemaphore(value: 0)
+        for _ in 0..<workers {
+            BlockingWork.spawn(stackSize: 8 << 20) {
+                while let index = board.claim() {
+                    let range = (index * size)..<min(items.count, (index + 1) * size)
+                    board.deliver(index, board.isCancelled ? [] : items[range].map(work))
+                }
+                finished.signal()
+            }
+        }
+        defer { for _ in 0..<workers { finished.wait() } }
+        do {
+            for index in 0..<chunks { try consume(board.take(index)) }
+        } catch {
+            board.cancel()
+            throw error
+        }
+    }
+}
+
+/// Chunks of results handed from the workers to the one consumer: each slot is written by exactly
+/// one worker, then signalled; the consumer waits for its signal before reading it.
+private final class ChunkBoard<Value>: @unchecked Sendable {
+    private let slots: UnsafeMutableBufferPointer<[Value]>
+    private let ready: [DispatchSemaphore]
+    private let cancelled = Atomic<Bool>(false)
+    private let claimed = Atomic<Int>(0)
+
+    init(count: Int) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: [])
+        ready = (0..<count).map { _ in DispatchSemaphore(value: 0) }
+    }
+
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    /// The next chunk for a worker, in order; nil when all are taken.
+    func claim() -> Int? {
+        let index = claimed.wrappingAdd(1, ordering: .relaxed).oldValue
+        return index < ready.count ? index : nil
+    }
+
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+
+    func cancel() { cancelled.store(true, ordering: .relaxed) }
+
+    func deliver(_ index: Int, _ values: [Value]) {
+        slots[index] = values
+        ready[index].signal()
+    }
+
+    /// Waits for chunk `index` and takes its values out of the board.
+    func take(_ index: Int) -> [Value] {
+        ready[index].wait()
+        var values: [Value] = []
+        swap(&values, &slots[index])
+        return values
     }
 }
 

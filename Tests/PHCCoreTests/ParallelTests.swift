@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import PHCCore
+import Synchronization
+import Testing
+
+@Suite("Parallel work")
+struct ParallelTests {
+    struct Stop: Error {}
+
+    @Test(
+        "stream hands every result to the caller once, in the items' order, a chunk at a time",
+        arguments: [0, 1, 63, 64, 65, 1000])
+    func streamInOrder(count: Int) throws {
+        let items = Array(0..<count)
+        var seen: [Int] = []
+        var slices: [Int] = []
+        try Parallel.stream(items, chunk: 64, { $0 * 3 }) { slice in
+            slices.append(slice.count)
+            seen += slice
+        }
+        #expect(seen == items.map { $0 * 3 })
+        #expect(slices.allSatisfy { $0 <= 64 } && slices.dropLast().allSatisfy { $0 == 64 })
+        #expect(slices.count == (count + 63) / 64)
+        #expect(Parallel.map(items) { $0 * 3 } == seen)
+    }
+
+    @Test("an error from the consumer stops the stream: later chunks are not handed over, the error comes back")
+    func streamStops() {
+        let computed = Atomic<Int>(0)
+        // Past the first chunks the workers wait for the consumer's error, so they cannot be done first.
+        let released = Atomic<Bool>(false)
+        var consumed = 0
+        #expect(throws: Stop.self) {
+            try Parallel.stream(
+                Array(0..<10_000), chunk: 10,
+                { item in
+                    while item >= 30 && !released.load(ordering: .relaxed) { usleep(100) }
+                    computed.wrappingAdd(1, ordering: .relaxed)
+                    return item
+                }
+            ) { _ in
+                consumed += 1
+                if consumed == 3 {
+                    released.store(true, ordering: .relaxed)
+                    throw Stop()
+                }
+            }
+        }
+        #expect(consumed == 3)
+        // The workers have stopped when the call returns: no more items are computed afterwards.
+        let after = computed.load(ordering: .relaxed)
+        #expect(after < 10_000, "chunks not started were skipped")
+        #expect(computed.load(ordering: .relaxed) == after)
+    }
+}
