@@ -146,7 +146,35 @@ struct DeviceRecord: Equatable, Sendable {
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 
+    /// The column's checks, read with the pull reader (every device's, every pass that has its new
+    /// manifest: `JSONDecoder` was a tenth of such a pass); nothing when the text is not such a list.
     static func decode(_ json: String) -> [CheckSummary] {
-        json == "[]" ? [] : (try? JSONDecoder().decode([CheckSummary].self, from: Data(json.utf8))) ?? []
+        guard json != "[]" else { return [] }
+        return JSONReader.read(json.utf8) { reader throws(JSONReader.Failure) -> [CheckSummary]? in
+            var checks: [CheckSummary] = []
+            try reader.beginArray()
+            while try reader.nextElement() {
+                var id: String?
+                var status: CheckStatus?
+                var summary: String?
+                try reader.beginObject()
+                while let key = try reader.nextKey() {
+                    switch key {
+                    case "id": id = try reader.string()
+                    case "status":
+                        status = CheckStatus(rawValue: try reader.string())
+                        if status == nil { return nil }
+                    case "summary": summary = try reader.string()
+                    default: try reader.skipValue()
+                    }
+                }
+                guard let id, let status, let summary else { return nil }
+                checks.append(
+                    CheckSummary(
+                        id: InertText.clipped(id, to: CheckSummary.maxIDBytes), status: status,
+                        summary: InertText.clipped(summary, to: CheckSummary.maxSummaryBytes)))
+            }
+            return checks
+        } ?? []
     }
 }
