@@ -122,5 +122,6 @@ private final class Slots<Value>: @unchecked Sendable {
 
     func set(_ index: Int, _ value: Value) { storage[index] = value }
 
-    func values() -> [Value] { storage.map { $0! } }
+    /// The values, moved out (each slot is left empty, not copied and then destroyed).
+    func values() -> [Value] { storage.indices.map { storage[$0].take()! } }
 }
