@@ -158,6 +158,8 @@ public struct Collector: Sendable {
         let storing = Monotonic.nanoseconds()
         let (firing, queued, changed): (Int, Int, Bool) = try store.transaction {
             var points = PointRecorder(history: history)
+            var lifetimes: [Int64] = []
+            var devicesChanged = false
             try Parallel.stream(evidence) { read in
                 var item = read
                 item.verifyManifest(keep: keep)
@@ -178,6 +180,13 @@ public struct Collector: Sendable {
                 try store.recordManifests(part.manifests)
                 try store.recordTransitions(part.transitions)
                 try points.record(part.points, store: store)
+                // What is stored is let go; of it the rest of the pass needs only how long manifests
+                // live and whether any device changed.
+                lifetimes += part.manifests.compactMap { entry in entry.row.expiresAt.map { $0 - entry.row.issuedAt } }
+                devicesChanged = devicesChanged || !part.devices.isEmpty
+                part.devices = []
+                part.manifests = []
+                part.transitions = []
                 part.points = []
                 writes.append(part)
             }
@@ -221,9 +230,7 @@ public struct Collector: Sendable {
                 recoveryThreshold: configuration.recoveryThreshold,
                 progress: records.compactMapValues(\.lastSequence), now: now)
             // History: rollups, availability and retention, in bounded slices.
-            try history.noteLifetimes(
-                writes.manifests.compactMap { entry in entry.row.expiresAt.map { $0 - entry.row.issuedAt } },
-                store: store)
+            try history.noteLifetimes(lifetimes, store: store)
             let rolled = try history.compact(store: store)
             if configuration.archive { try store.setHistoryState("archive_pruned", Timestamp.floorDiv(now, 86_400)) }
             for rejection in writes.rejections { try store.recordRejection(rejection) }
@@ -258,7 +265,7 @@ public struct Collector: Sendable {
             let silentHash = Int64(bitPattern: UInt64(Digest.sha256Hex(Array(silent.utf8)).prefix(15), radix: 16) ?? 0)
             let silenceChanged = try store.historyState("published_silent") != silentHash
             let changed =
-                silenceChanged || !writes.devices.isEmpty || !changes.delete.isEmpty || rolled
+                silenceChanged || devicesChanged || !changes.delete.isEmpty || rolled
                 || changes.save.contains { alert in
                     before[alert.key].map {
                         ($0.state, $0.severity, $0.summary) != (alert.state, alert.severity, alert.summary)
