@@ -119,16 +119,29 @@ public struct AgentRunner: Sendable {
         state.memory = checked.memory
         let manifest = makeManifest(results: checked.results, sequence: state.sequence)
         state.lastRun = manifest.issuedAt
-        do { try store.save(state) } catch { throw .state(error) }
+        // The number is made durable (two fsyncs) on a thread of its own while the manifest is encoded
+        // and signed here; nothing is published before it is.
+        let reserved = state
+        let statePath = store.statePath
+        async let reservation: StateError? = BlockingWork.run {
+            do throws(StateError) {
+                try StateStore.save(reserved, to: statePath)
+                return nil
+            } catch {
+                return error
+            }
+        }
 
-        let envelopeLine: Data
+        let signed: Result<Data, AgentRunError>
         do {
             let payload = try manifest.encoded()
-            envelopeLine = try DSSEEnvelope.sign(payload: payload, payloadType: Manifest.payloadType, with: key)
-                .encoded()
+            signed = .success(
+                try DSSEEnvelope.sign(payload: payload, payloadType: Manifest.payloadType, with: key).encoded())
         } catch {
-            throw .signing(String(describing: error))
+            signed = .failure(.signing(String(describing: error)))
         }
+        if let error = await reservation { throw .state(error) }
+        let envelopeLine = try signed.get()
 
         let publisher = ManifestPublisher(
             devicesDir: devicesDir, device: configuration.device,

@@ -65,6 +65,29 @@ struct RunnerTests {
         #expect(try await sandbox.runner(configuration).run().manifest.sequence == outcome.manifest.sequence + 1)
     }
 
+    @Test(
+        "a sequence that cannot be saved (state folder full) is not published: the share keeps the last manifest",
+        .enabled(if: Mounts.canMount, "needs root to mount tmpfs"))
+    func unsavableStatePublishesNothing() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        try Mounts.tmpfs(at: sandbox.stateDir, size: "256k")
+        let configuration = try sandbox.configuration()
+        #expect(try await sandbox.runner(configuration).run().manifest.sequence == 1)
+        // Fill the state folder's file system: the next state.json cannot be written.
+        let filler = sandbox.stateDir + "/filler"
+        let fd = open(filler, O_WRONLY | O_CREAT, 0o600)
+        let block = [UInt8](repeating: 0x41, count: 4096)
+        while write(fd, block, block.count) > 0 {}
+        close(fd)
+        let error = await #expect(throws: AgentRunError.self) { _ = try await sandbox.runner(configuration).run() }
+        #expect(error?.description.hasPrefix("cannot save agent state") == true, "\(String(describing: error))")
+        #expect(try sandbox.published().sequence == 1, "nothing newer was published")
+        try FileManager.default.removeItem(atPath: filler)
+        #expect(try await sandbox.runner(configuration).run().manifest.sequence == 2)
+        #expect(try sandbox.published().sequence == 2)
+    }
+
     @Test("a lost state folder resumes after the last published sequence, not at 1")
     func lostState() async throws {
         let sandbox = try AgentSandbox()

@@ -81,6 +81,12 @@ public final class StateStore {
 
     /// Writes `state` durably (temp file, fsync, rename, folder fsync).
     public func save(_ state: AgentState) throws(StateError) {
+        try Self.save(state, to: statePath)
+    }
+
+    /// Writes `state` durably to `statePath`; for a thread of its own, while the caller holds the
+    /// store (and its lock).
+    static func save(_ state: AgentState, to statePath: String) throws(StateError) {
         let data: Data
         do {
             let encoder = JSONEncoder()
