@@ -42,6 +42,19 @@ struct ProcessCheckTests {
 
         var pid: Int32 { process.processIdentifier }
 
+        /// Waits (up to 20 s) until the child's resident memory reaches `bytes`: a niced child on a
+        /// loaded machine can take well over a second to fill what it allocates.
+        func waitUntilResident(_ bytes: Int64) async throws {
+            let giveUp = Deadline(after: .seconds(20))
+            while !giveUp.hasPassed {
+                let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+                let kib = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+                    .flatMap { Int64($0.split(separator: " ").dropFirst().first ?? "") }
+                if let kib, kib * 1024 >= bytes { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+
         /// utime + stime of the whole process, in clock ticks, as /proc says.
         var ticks: Int64 { ProcessCheck.stat(procRoot: "/proc", pid: pid)?.cpu ?? 0 }
 
@@ -121,7 +134,7 @@ struct ProcessCheckTests {
             idle.stop()
             other.stop()
         }
-        try await Task.sleep(for: .milliseconds(300))
+        try await idle.waitUntilResident(64 * 1024 * 1024)
         var one = ProcessCheckConfiguration(name: "idle", match: idle.marker)
         one.memory = Thresholds(warn: Amount("32MiB"))
         let result = await ProcessCheck(one).run(in: context()).results[0]
