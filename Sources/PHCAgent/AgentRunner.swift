@@ -83,6 +83,20 @@ public struct AgentRunner: Sendable {
                 "state file \(store.statePath) was unusable (\(reason))\(movedTo.map { "; kept as \($0)" } ?? "")")
         }
 
+        // The next number is reserved durably (two fsyncs, on a thread of its own) while the checks
+        // run: a crash may skip it, never reuse it. After a fresh or corrupt state it must first clear
+        // what the share and the spool hold, which is known only after the checks.
+        let statePath = store.statePath
+        var reservation: Task<StateError?, Never>?
+        if recovery == .none {
+            guard state.sequence < ManifestLimits.sequence.upperBound else {
+                throw .sequenceExhausted(statePath: statePath, sequence: state.sequence, device: configuration.device)
+            }
+            var reserved = state
+            reserved.sequence += 1
+            reservation = Task { await Self.save(reserved, to: statePath, durable: true) }
+        }
+
         // Whether the share answers is found out while the checks run.
         let probe = FilesystemProbe(stateDirectory: configuration.stateDir, clock: clock)
         let devicesDir = configuration.devicesDir
@@ -111,26 +125,20 @@ public struct AgentRunner: Sendable {
             if recovery == .corrupt { notes.append("sequence resumes above \(floor)") }
         }
 
-        // Reserve the number durably before signing: a crash may skip it, never reuse it.
         guard state.sequence < ManifestLimits.sequence.upperBound else {
-            throw .sequenceExhausted(statePath: store.statePath, sequence: state.sequence, device: configuration.device)
+            throw .sequenceExhausted(statePath: statePath, sequence: state.sequence, device: configuration.device)
         }
         state.sequence += 1
         state.memory = checked.memory
         let manifest = makeManifest(results: checked.results, sequence: state.sequence)
         state.lastRun = manifest.issuedAt
-        // The number is made durable (two fsyncs) on a thread of its own while the manifest is encoded
-        // and signed here; nothing is published before it is.
-        let reserved = state
-        let statePath = store.statePath
-        async let reservation: StateError? = BlockingWork.run {
-            do throws(StateError) {
-                try StateStore.save(reserved, to: statePath)
-                return nil
-            } catch {
-                return error
-            }
-        }
+        if let failed = await reservation?.value { throw .state(failed) }
+        // The state with the checks' memory, written while the manifest is encoded and signed here:
+        // durably where the number was not reserved yet, otherwise without fsyncs (a crash may lose
+        // the memory, never the reservation). Nothing is published before it is written.
+        let written = state
+        let reserved = reservation != nil
+        async let saving = Self.save(written, to: statePath, durable: !reserved)
 
         let signed: Result<Data, AgentRunError>
         do {
@@ -140,7 +148,7 @@ public struct AgentRunner: Sendable {
         } catch {
             signed = .failure(.signing(String(describing: error)))
         }
-        if let error = await reservation { throw .state(error) }
+        if let failed = await saving { throw .state(failed) }
         let envelopeLine = try signed.get()
 
         let publisher = ManifestPublisher(
@@ -155,6 +163,18 @@ public struct AgentRunner: Sendable {
         }
         for note in notes { logger.warning("\(note)") }
         return Outcome(manifest: manifest, publish: outcome, notes: notes)
+    }
+
+    /// Saves `state` on a thread of its own; the error, if it could not.
+    private static func save(_ state: AgentState, to statePath: String, durable: Bool) async -> StateError? {
+        await BlockingWork.run {
+            do throws(StateError) {
+                try StateStore.save(state, to: statePath, durable: durable)
+                return nil
+            } catch {
+                return error
+            }
+        }
     }
 
     /// What a round of checks produced.

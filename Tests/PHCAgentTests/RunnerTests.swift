@@ -88,6 +88,32 @@ struct RunnerTests {
         #expect(try sandbox.published().sequence == 2)
     }
 
+    @Test("the next number is saved while the checks run, before anything is signed or published")
+    func reservedDuringChecks() async throws {
+        let sandbox = try AgentSandbox()
+        defer { sandbox.remove() }
+        // A check that takes two seconds to answer holds the run in its checks.
+        let server = try LoopbackHTTPServer { _ in .drip(chunk: "x", chunks: 4, interval: 0.5) }
+        defer { server.stop() }
+        let configuration = try sandbox.configuration(
+            checks: "  http:\n    - {name: slow, url: \"\(server.baseURL)/\", timeout: 5s}\n")
+        #expect(try await sandbox.runner(configuration).run().manifest.sequence == 1)
+        let started = Monotonic.nanoseconds()
+        let run = Task { try await sandbox.runner(configuration).run() }
+        let statePath = sandbox.stateDir + "/state.json"
+        func savedSequence() -> Int64? {
+            guard let data = FileManager.default.contents(atPath: statePath) else { return nil }
+            return (try? JSONDecoder().decode(AgentState.self, from: data))?.sequence
+        }
+        let giveUp = Deadline(after: .seconds(5))
+        while savedSequence() != 2, !giveUp.hasPassed { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(savedSequence() == 2, "reserved")
+        #expect(Monotonic.millisecondsSince(started) < 1_500, "before the slow check could answer")
+        #expect(try sandbox.published().sequence == 1, "while the checks still ran, nothing newer was published")
+        #expect(try await run.value.manifest.sequence == 2)
+        #expect(try sandbox.published().sequence == 2 && savedSequence() == 2)
+    }
+
     @Test("a lost state folder resumes after the last published sequence, not at 1")
     func lostState() async throws {
         let sandbox = try AgentSandbox()

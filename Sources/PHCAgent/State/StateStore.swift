@@ -84,9 +84,9 @@ public final class StateStore {
         try Self.save(state, to: statePath)
     }
 
-    /// Writes `state` durably to `statePath`; for a thread of its own, while the caller holds the
-    /// store (and its lock).
-    static func save(_ state: AgentState, to statePath: String) throws(StateError) {
+    /// Writes `state` to `statePath`, atomically, and with `durable` fsynced; for a thread of its own,
+    /// while the caller holds the store (and its lock).
+    static func save(_ state: AgentState, to statePath: String, durable: Bool = true) throws(StateError) {
         let data: Data
         do {
             let encoder = JSONEncoder()
@@ -96,7 +96,7 @@ public final class StateStore {
             throw .unusable("cannot encode state")
         }
         do {
-            try AtomicFile.write(data, to: statePath, mode: 0o600)
+            try AtomicFile.write(data, to: statePath, mode: 0o600, durable: durable)
         } catch {
             throw .unwritable(error.description)
         }

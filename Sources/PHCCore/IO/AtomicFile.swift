@@ -15,9 +15,14 @@
 public enum AtomicFile {
     /// Writes `data` to `path` atomically with permission bits `mode`.
     ///
+    /// - Parameter durable: fsync the file and its folder. Without, readers still see the old
+    ///   content or the new, but after a crash the file may hold the old content (or, on a file
+    ///   system that does not flush a file renamed over another, nothing).
     /// - Throws: ``SystemError`` naming the step and the path; on error the old
     ///   file is untouched and the temporary file is removed.
-    public static func write(_ data: some DataProtocol, to path: String, mode: UInt32 = 0o644) throws(SystemError) {
+    public static func write(
+        _ data: some DataProtocol, to path: String, mode: UInt32 = 0o644, durable: Bool = true
+    ) throws(SystemError) {
         let (directory, name) = split(path)
         let temporary = "\(directory)/.\(name).\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
@@ -28,7 +33,7 @@ public enum AtomicFile {
         if failure == nil, fchmod(fd, mode_t(mode)) != 0 {
             failure = SystemError("chmod", path: temporary, errno: errno)
         }
-        if failure == nil, fsync(fd) != 0 {
+        if durable, failure == nil, fsync(fd) != 0 {
             failure = SystemError("fsync", path: temporary, errno: errno)
         }
         if close(fd) != 0, failure == nil {
@@ -41,7 +46,7 @@ public enum AtomicFile {
             unlink(temporary)
             throw failure
         }
-        syncDirectory(directory)
+        if durable { syncDirectory(directory) }
     }
 
     /// fsync of a folder, so that renames and unlinks in it are durable. Best effort.
