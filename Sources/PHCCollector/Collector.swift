@@ -93,12 +93,22 @@ public struct Collector: Sendable {
         defer { lock.release() }
         let now = clock.now().secondsSinceEpoch
         let store = try CollectorStore(path: configuration.database)
-        let known = try store.devices()
-        let loaded = Monotonic.millisecondsSince(started)
-        let folders = try DeviceScanner.scan(configuration.devicesDir, skipping: configuration.publishDir)
+        // The folders are listed (the file system only) while the records are read (the database only).
+        let (devicesDir, publishDir) = (configuration.devicesDir, configuration.publishDir)
+        let (listed, loaded) = try Parallel.pair({
+            Result { () throws(DeviceScanner.Failure) in
+                let started = Monotonic.nanoseconds()
+                return (try DeviceScanner.scan(devicesDir, skipping: publishDir), Monotonic.millisecondsSince(started))
+            }
+        }) {
+            let started = Monotonic.nanoseconds()
+            return (try store.devices(), Monotonic.millisecondsSince(started))
+        }
+        let (folders, listing) = try listed.get()
         logger.debug(
-            "loaded \(known.count) records in \(loaded) ms, listed \(folders.count) folders in \(Monotonic.millisecondsSince(started) - loaded) ms"
+            "loaded \(loaded.0.count) records in \(loaded.1) ms while listing \(folders.count) folders in \(listing) ms"
         )
+        let known = loaded.0
         let root = DeviceScanner.realPath(configuration.devicesDir) ?? configuration.devicesDir
 
         // 1. What changed since the last pass: only that is read and verified.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import Dispatch
 import PHCCore
 import Synchronization
 import Testing
@@ -53,5 +54,28 @@ struct ParallelTests {
         let after = computed.load(ordering: .relaxed)
         #expect(after < 10_000, "chunks not started were skipped")
         #expect(computed.load(ordering: .relaxed) == after)
+    }
+
+    @Test("pair runs its first closure beside the caller's second and returns both; the second's error comes back")
+    func pair() throws {
+        // The first waits for the second to have started: they can only both finish side by side.
+        let started = DispatchSemaphore(value: 0)
+        let (first, second) = Parallel.pair({ () -> Int in
+            started.wait()
+            return 1
+        }) { () -> String in
+            started.signal()
+            return "two"
+        }
+        #expect(first == 1 && second == "two")
+        let finished = Atomic<Bool>(false)
+        #expect(throws: Stop.self) {
+            _ = try Parallel.pair({
+                usleep(20_000)
+                finished.store(true, ordering: .relaxed)
+            }) { () throws -> Int in throw Stop() }
+        }
+        let waited = finished.load(ordering: .relaxed)
+        #expect(waited, "the first was waited for")
     }
 }

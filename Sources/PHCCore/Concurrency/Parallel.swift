@@ -106,6 +106,30 @@ private final class ChunkBoard<Value>: @unchecked Sendable {
     }
 }
 
+extension Parallel {
+    /// Runs `first` on a thread of its own while the calling thread runs `second`, and returns both
+    /// results once both are done (also when `second` throws, whose error is then rethrown).
+    public static func pair<First: Sendable, Second>(
+        _ first: @escaping @Sendable () -> First, _ second: () throws -> Second
+    ) rethrows -> (First, Second) {
+        let slot = Slots<First>(count: 1)
+        let done = DispatchSemaphore(value: 0)
+        BlockingWork.spawn(stackSize: 8 << 20) {
+            slot.set(0, first())
+            done.signal()
+        }
+        let result: Second
+        do {
+            result = try second()
+        } catch {
+            done.wait()
+            throw error
+        }
+        done.wait()
+        return (slot.values()[0], result)
+    }
+}
+
 /// Result slots written by `concurrentPerform`: each index by exactly one worker.
 private final class Slots<Value>: @unchecked Sendable {
     private let storage: UnsafeMutableBufferPointer<Value?>
