@@ -238,7 +238,7 @@ public struct Collector: Sendable {
             let changes = AlertEvaluator.evaluate(
                 conditions: conditions, existing: existing, failureThreshold: configuration.failureThreshold,
                 recoveryThreshold: configuration.recoveryThreshold,
-                progress: records.compactMapValues(\.lastSequence), now: now)
+                progress: records.compactMapValues { $0.lastSequence }, now: now)
             // History: rollups, availability and retention, in bounded slices.
             try history.noteLifetimes(lifetimes, store: store)
             let rolled = try history.compact(store: store)

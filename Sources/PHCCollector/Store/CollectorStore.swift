@@ -36,9 +36,15 @@ final class CollectorStore {
         """
 
     func devices() throws -> [String: DeviceRecord] {
-        let rows = try database.statement("SELECT \(Self.deviceColumns) FROM devices").rows([]) { row in
+        // Straight into the dictionary: an array of records first was a copy of each one.
+        var byName: [String: DeviceRecord] = [:]
+        byName.reserveCapacity(
+            Int(try database.statement("SELECT count(*) FROM devices").rows([]) { $0.int(0) }.first ?? 0))
+        try database.statement("SELECT \(Self.deviceColumns) FROM devices").each([]) { row in
+            let name = row.text(0)
+            guard byName[name] == nil else { return }
             var record = DeviceRecord(
-                name: row.text(0), displayName: row.text(1), trust: DeviceTrust(rawValue: row.text(2)) ?? .unknown,
+                name: name, displayName: row.text(1), trust: DeviceTrust(rawValue: row.text(2)) ?? .unknown,
                 lastSequence: row.optionalInt(3), payloadDigest: row.optionalText(4), issuedAt: row.optionalInt(5),
                 expiresAt: row.optionalInt(6), intervalS: row.optionalInt(7),
                 status: row.optionalText(8).flatMap(CheckStatus.init(rawValue:)), checksJSON: row.text(9),
@@ -52,11 +58,8 @@ final class CollectorStore {
                     reason: reason, signature: row.text(21))
             }
             record.latestValuesText = row.text(22)
-            return record
+            byName[name] = record
         }
-        var byName: [String: DeviceRecord] = [:]
-        byName.reserveCapacity(rows.count)
-        for record in rows where byName[record.name] == nil { byName[record.name] = record }
         return byName
     }
 

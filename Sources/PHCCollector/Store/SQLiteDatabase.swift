@@ -222,16 +222,21 @@ final class Statement {
 
     /// Maps every row.
     func rows<T>(_ values: [SQLValue], _ map: (Row) throws -> T) throws -> [T] {
+        var out: [T] = []
+        try each(values) { out.append(try map($0)) }
+        return out
+    }
+
+    /// Calls `body` with every row (to build something other than an array of them).
+    func each(_ values: [SQLValue], _ body: (Row) throws -> Void) throws {
         try bind(values)
         defer { sqlite3_reset(raw) }
-        var out: [T] = []
         while true {
             let rc = sqlite3_step(raw)
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else { throw database.error("step") }
-            out.append(try map(Row(raw: raw)))
+            try body(Row(raw: raw))
         }
-        return out
     }
 
     /// A view of the current row.
