@@ -42,6 +42,17 @@ struct ProcessCheckTests {
 
         var pid: Int32 { process.processIdentifier }
 
+        /// Waits (up to 20 s) until the child runs Python with its marker: `Process.run` returns before
+        /// the child's exec, and a check that looks at once may not see it yet.
+        func waitUntilRunning() async throws {
+            let giveUp = Deadline(after: .seconds(20))
+            while !giveUp.hasPassed {
+                let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()
+                if String(decoding: cmdline, as: UTF8.self).contains(marker) { return }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+
         /// Waits (up to 20 s) until the child's resident memory reaches `bytes`: a niced child on a
         /// loaded machine can take well over a second to fill what it allocates.
         func waitUntilResident(_ bytes: Int64) async throws {
@@ -91,6 +102,7 @@ struct ProcessCheckTests {
     func threadsAndRuns() async throws {
         let child = try Child(Self.busyThreads)
         defer { child.stop() }
+        try await child.waitUntilRunning()
         try await Task.sleep(for: .milliseconds(300))
         var configuration = ProcessCheckConfiguration(name: "busy", match: child.marker)
         configuration.cpuPercent = Thresholds(warn: 1)
@@ -135,6 +147,7 @@ struct ProcessCheckTests {
             other.stop()
         }
         try await idle.waitUntilResident(64 * 1024 * 1024)
+        try await other.waitUntilRunning()
         var one = ProcessCheckConfiguration(name: "idle", match: idle.marker)
         one.memory = Thresholds(warn: Amount("32MiB"))
         let result = await ProcessCheck(one).run(in: context()).results[0]
@@ -192,6 +205,7 @@ struct ProcessCheckTests {
     func stateBetweenRuns() async throws {
         let child = try Child("while True: pass")
         defer { child.stop() }
+        try await child.waitUntilRunning()
         let sandbox = try AgentSandbox()
         defer { sandbox.remove() }
         let configuration = try sandbox.configuration(
