@@ -289,7 +289,7 @@ public struct AgentRunner: Sendable {
     /// The state as it is, without locking or repairing it (for dry runs and `check`).
     static func peekState(stateDir: String) -> AgentState {
         guard let data = try? FileReader.read(stateDir + "/state.json", limit: 16 * 1024 * 1024),
-            let state = try? JSONDecoder().decode(AgentState.self, from: data)
+            let state = AgentState.decode(data)
         else { return AgentState() }
         return state
     }

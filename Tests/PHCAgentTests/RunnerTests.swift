@@ -114,6 +114,34 @@ struct RunnerTests {
         #expect(try sandbox.published().sequence == 2 && savedSequence() == 2)
     }
 
+    @Test("state.json is written as JSONEncoder writes it and read as JSONDecoder reads it")
+    func stateFileFormat() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let states = [
+            AgentState(),
+            AgentState(
+                sequence: 9_007_199_254_740_993,
+                memory: [
+                    "unit:litellm.service": ["restarts": "3", "boot": "b/1 \"x\"\n"], "z": [:], "é": ["k": "🔥\u{1}"],
+                ], lastRun: Timestamp(secondsSinceEpoch: 1_795_773_603)),
+        ]
+        for state in states {
+            #expect(state.encoded() == (try encoder.encode(state)))
+            #expect(AgentState.decode(state.encoded()) == state)
+        }
+        let texts = [
+            #"{"sequence":4,"memory":{},"last_run":null}"#, #"{"memory":{"a":{"b":"c"}},"sequence":4,"extra":[1,{}]}"#,
+            #"{"sequence":4}"#, #"{"memory":{}}"#, #"{"sequence":"4","memory":{}}"#,
+            #"{"sequence":4,"memory":{"a":{"b":1}}}"#,
+            #"{"sequence":4,"memory":{},"last_run":"yesterday"}"#, #"{"sequence":4.5,"memory":{}}"#, "[]", "", "{} {}",
+        ]
+        for text in texts {
+            let theirs = try? JSONDecoder().decode(AgentState.self, from: Data(text.utf8))
+            #expect(AgentState.decode(Data(text.utf8)) == theirs, "\(text)")
+        }
+    }
+
     @Test("a lost state folder resumes after the last published sequence, not at 1")
     func lostState() async throws {
         let sandbox = try AgentSandbox()

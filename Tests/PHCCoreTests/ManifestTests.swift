@@ -42,6 +42,49 @@ struct ManifestTests {
         #expect(try Manifest.decode(data) == manifest)
     }
 
+    @Test("the canonical bytes are JSONEncoder's (sorted keys, slashes unescaped), byte for byte")
+    func sameBytesAsJSONEncoder() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let awkward = [
+            "", "plain", "a/b </script>", "q\"uo\\te", "\u{1}\u{8}\u{c}\u{1f}\u{7f}", "\n\r\t", "é 🔥 \u{2028}\u{2029}",
+            String(repeating: "x", count: 3000),
+        ]
+        let numbers: [Double] = [
+            0, -0.0, 84.5, 300, 1e-7, 2.5e-5, 0.1, 1.0 / 3, 1e15, 1e16, 1e20, 9_007_199_254_740_993, 5e-324,
+            .greatestFiniteMagnitude, -123_456_789.123, .nan, .infinity, -.infinity,
+        ]
+        var manifests: [Manifest] = [Self.sample([]), Self.sample([.ok, .warn, .crit, .unknown])]
+        for (index, text) in awkward.enumerated() {
+            var observations: [String: ObservationValue] = [
+                "text": .string(text), "flag": .bool(index % 2 == 0), "count": .int(Int64(index) - 3),
+                "max": .int(.max), "min": .int(.min), "Z_upper": .int(1), "a_b": .int(2), "aB": .int(3), "é": .int(4),
+            ]
+            for (position, number) in numbers.enumerated() { observations["n\(position)"] = .double(number) }
+            manifests.append(
+                Manifest(
+                    device: "dev-\(index)", agent: AgentInfo(version: text, os: "Debian \(text)", kernel: "6.1"),
+                    sequence: Int64(index) * 1_000_003, issuedAt: Timestamp(secondsSinceEpoch: -86_400 * Int64(index)),
+                    expiresAt: Timestamp(secondsSinceEpoch: 1_795_773_783), intervalS: 60, bootID: text,
+                    checks: [
+                        CheckResult(
+                            id: "marker:\(text)", kind: "marker", status: .warn, summary: text,
+                            observations: observations,
+                            durationMs: 12),
+                        CheckResult(id: "system", kind: "system", status: .ok, summary: "fine"),
+                    ]))
+        }
+        for manifest in manifests {
+            let ours = try manifest.encoded()
+            #expect(ours == (try encoder.encode(manifest)), "\(String(decoding: ours, as: UTF8.self).prefix(300))")
+            let key = SigningKey()
+            let envelope = try DSSEEnvelope.sign(payload: ours, payloadType: Manifest.payloadType, with: key)
+            #expect(try envelope.encoded() == (try encoder.encode(envelope)))
+        }
+        let foreign = DSSEEnvelope(payloadType: "x/y", payload: "", signatures: [])
+        #expect(try foreign.encoded() == (try encoder.encode(foreign)))
+    }
+
     @Test("a signed manifest verifies only with the right key, payload type and schema")
     func signedManifest() throws {
         let key = SigningKey()

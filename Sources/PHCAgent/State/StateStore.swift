@@ -65,13 +65,11 @@ public final class StateStore {
             if case .notFound = error { return .fresh }
             return .corrupt(reason: error.description, movedTo: moveAside())
         }
-        do {
-            let state = try JSONDecoder().decode(AgentState.self, from: data)
-            guard state.sequence >= 0 else { return .corrupt(reason: "negative sequence", movedTo: moveAside()) }
-            return .loaded(state)
-        } catch {
+        guard let state = AgentState.decode(data) else {
             return .corrupt(reason: "not valid state JSON", movedTo: moveAside())
         }
+        guard state.sequence >= 0 else { return .corrupt(reason: "negative sequence", movedTo: moveAside()) }
+        return .loaded(state)
     }
 
     private func moveAside() -> String? {
@@ -87,14 +85,7 @@ public final class StateStore {
     /// Writes `state` to `statePath`, atomically, and with `durable` fsynced; for a thread of its own,
     /// while the caller holds the store (and its lock).
     static func save(_ state: AgentState, to statePath: String, durable: Bool = true) throws(StateError) {
-        let data: Data
-        do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            data = try encoder.encode(state)
-        } catch {
-            throw .unusable("cannot encode state")
-        }
+        let data = state.encoded()
         do {
             try AtomicFile.write(data, to: statePath, mode: 0o600, durable: durable)
         } catch {

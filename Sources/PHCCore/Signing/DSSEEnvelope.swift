@@ -98,11 +98,23 @@ public struct DSSEEnvelope: Codable, Sendable, Equatable {
         throw .untrustedKey(signatures.map(\.keyid).filter { !$0.isEmpty })
     }
 
-    /// Compact JSON (one line, sorted keys): the bytes of `manifest.json` and of a backlog line.
+    /// Compact JSON (one line, sorted keys): the bytes of `manifest.json` and of a backlog line, as
+    /// `JSONEncoder` writes them with `.sortedKeys` and `.withoutEscapingSlashes`.
     public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
+        var json = JSONWriter(capacity: payload.utf8.count + 256)
+        json.object { envelope in
+            envelope.string("payload", payload)
+            envelope.string("payloadType", payloadType)
+            envelope.array("signatures") { list in
+                for signature in signatures {
+                    list.object { item in
+                        item.string("keyid", signature.keyid)
+                        item.string("sig", signature.sig)
+                    }
+                }
+            }
+        }
+        return Data(json.bytes)
     }
 
     /// Parses an envelope.

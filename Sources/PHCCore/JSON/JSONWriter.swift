@@ -1,13 +1,18 @@
-/// A small JSON writer for the large files published every pass (`fleet.json` for 10,000 devices is
-/// megabytes): bytes appended directly, strings escaped as RFC 8259 says, no intermediate values.
-struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+/// A small JSON writer: bytes appended directly, no intermediate values. For the large files the
+/// collector publishes every pass (`fleet.json` for 10,000 devices is megabytes) and for what the
+/// agent signs every run.
+///
+/// Strings and numbers are written as `JSONEncoder` writes them with `.sortedKeys` and
+/// `.withoutEscapingSlashes` (`\b \f \n \r \t` by name, other control characters as `\u00XX`,
+/// a whole double without `.0`): a caller that writes its keys in sorted order gets the same bytes.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
     /// Per open container: whether nothing has been written in it yet.
     private var empty: [Bool] = [true]
     /// A key was just written: its value takes no comma.
     private var afterKey = false
 
-    init(capacity: Int = 4096) {
+    public init(capacity: Int = 4096) {
         bytes.reserveCapacity(capacity)
     }
 
@@ -23,8 +28,8 @@ struct JSONWriter {
         }
     }
 
-    mutating func object(_ body: (inout JSONWriter) -> Void) { container("{", "}", body) }
-    mutating func array(_ body: (inout JSONWriter) -> Void) { container("[", "]", body) }
+    public mutating func object(_ body: (inout JSONWriter) -> Void) { container("{", "}", body) }
+    public mutating func array(_ body: (inout JSONWriter) -> Void) { container("[", "]", body) }
 
     private mutating func container(_ open: Unicode.Scalar, _ close: Unicode.Scalar, _ body: (inout JSONWriter) -> Void)
     {
@@ -37,55 +42,58 @@ struct JSONWriter {
     }
 
     /// `"name":`; the next value is its.
-    mutating func key(_ name: String) {
+    public mutating func key(_ name: String) {
         separate()
         appendString(name)
         bytes.append(UInt8(ascii: ":"))
         afterKey = true
     }
 
-    mutating func string(_ value: String?) {
+    public mutating func string(_ value: String?) {
         separate()
         if let value { appendString(value) } else { bytes.append(contentsOf: "null".utf8) }
     }
 
-    mutating func int(_ value: Int64?) {
+    public mutating func int(_ value: Int64?) {
         separate()
         bytes.append(contentsOf: (value.map { String($0) } ?? "null").utf8)
     }
 
-    mutating func double(_ value: Double?) {
+    /// A finite number as `JSONEncoder` writes it (`300`, `84.5`, `1e-07`); null for none or NaN and infinities.
+    public mutating func double(_ value: Double?) {
         separate()
-        bytes.append(contentsOf: (value.flatMap { $0.isFinite ? String($0) : nil } ?? "null").utf8)
+        guard let value, value.isFinite else { return bytes.append(contentsOf: "null".utf8) }
+        let text = value.description
+        bytes.append(contentsOf: text.hasSuffix(".0") ? text.utf8.dropLast(2) : text.utf8[...])
     }
 
-    mutating func bool(_ value: Bool) {
+    public mutating func bool(_ value: Bool) {
         separate()
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
     // Members of an object: `"key":value` in one call.
-    mutating func object(_ key: String, _ body: (inout JSONWriter) -> Void) {
+    public mutating func object(_ key: String, _ body: (inout JSONWriter) -> Void) {
         self.key(key)
         object(body)
     }
-    mutating func array(_ key: String, _ body: (inout JSONWriter) -> Void) {
+    public mutating func array(_ key: String, _ body: (inout JSONWriter) -> Void) {
         self.key(key)
         array(body)
     }
-    mutating func string(_ key: String, _ value: String?) {
+    public mutating func string(_ key: String, _ value: String?) {
         self.key(key)
         string(value)
     }
-    mutating func int(_ key: String, _ value: Int64?) {
+    public mutating func int(_ key: String, _ value: Int64?) {
         self.key(key)
         int(value)
     }
-    mutating func double(_ key: String, _ value: Double?) {
+    public mutating func double(_ key: String, _ value: Double?) {
         self.key(key)
         double(value)
     }
-    mutating func bool(_ key: String, _ value: Bool) {
+    public mutating func bool(_ key: String, _ value: Bool) {
         self.key(key)
         bool(value)
     }
@@ -101,6 +109,8 @@ struct JSONWriter {
             case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
             case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
             case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x08: bytes.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case 0x0C: bytes.append(contentsOf: [0x5C, UInt8(ascii: "f")])
             case 0..<0x20:
                 bytes.append(contentsOf: [
                     0x5C, UInt8(ascii: "u"), 0x30, 0x30, Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 15)],
