@@ -30,29 +30,26 @@ struct ParallelTests {
     @Test("an error from the consumer stops the stream: later chunks are not handed over, the error comes back")
     func streamStops() {
         let computed = Atomic<Int>(0)
-        // Past the first chunks the workers wait for the consumer's error, so they cannot be done first.
-        let released = Atomic<Bool>(false)
+        // Past the first three, every chunk takes 0.3 s: all 1,000 would take minutes, so finding most
+        // of them skipped does not depend on how soon the consumer's error is seen on a loaded machine.
         var consumed = 0
         #expect(throws: Stop.self) {
             try Parallel.stream(
                 Array(0..<10_000), chunk: 10,
                 { item in
-                    while item >= 30 && !released.load(ordering: .relaxed) { usleep(100) }
+                    if item >= 30 && item % 10 == 0 { usleep(300_000) }
                     computed.wrappingAdd(1, ordering: .relaxed)
                     return item
                 }
             ) { _ in
                 consumed += 1
-                if consumed == 3 {
-                    released.store(true, ordering: .relaxed)
-                    throw Stop()
-                }
+                if consumed == 3 { throw Stop() }
             }
         }
         #expect(consumed == 3)
         // The workers have stopped when the call returns: no more items are computed afterwards.
         let after = computed.load(ordering: .relaxed)
-        #expect(after < 10_000, "chunks not started were skipped")
+        #expect(after < 5_000, "chunks not started were skipped")
         #expect(computed.load(ordering: .relaxed) == after)
     }
 
