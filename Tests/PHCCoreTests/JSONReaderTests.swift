@@ -119,4 +119,21 @@ struct JSONReaderTests {
         }
         #expect(compared > 900)
     }
+
+    @Test("JSONValue.parse reads what JSONDecoder reads into a JSONValue, and refuses what it refuses")
+    func jsonValueAsJSONDecoder() {
+        let documents = [
+            #"{"completed_at":"2026-11-27T10:00:03Z","status":"success","bytes":123456}"#,
+            #"{"a":[1,-2.5,1e300,0,-0,true,false,null,"x\u00e9\ud83d\udd25\n"],"b":{"c":{}},"d":[]}"#,
+            #"{"dup":1,"dup":2}"#, "3", #""text""#, "null", "[]", " \n{ } \t",
+            "\u{FEFF}{\"bom\":true}", "{", #"{"a":}"#, "[1,]", #"{"a":1} x"#, "01", "1e999", "-", "",
+            #"{"a":"\ud800"}"#, "{\"a\":\"\u{1}\"}", "NaN", "[1e-400]", #"{"big":123456789012345678901234567890}"#,
+        ]
+        for text in documents {
+            let data = Data(text.utf8)
+            let theirs = try? JSONDecoder().decode(JSONValue.self, from: data)
+            #expect(JSONValue.parse(data) == theirs, "\(text)")
+        }
+        #expect(JSONValue.parse(Data([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D])) == nil, "not UTF-8")
+    }
 }

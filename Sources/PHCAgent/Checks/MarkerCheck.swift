@@ -50,7 +50,7 @@ public struct MarkerCheck: HostCheck {
     }
 
     func evaluate(_ data: Data, now: Timestamp) -> CheckResult {
-        guard let marker = try? JSONDecoder().decode(JSONValue.self, from: data), case .object = marker else {
+        guard let marker = JSONValue.parse(data), case .object = marker else {
             return finish(.crit, "not a JSON object")
         }
         var findings = Findings()

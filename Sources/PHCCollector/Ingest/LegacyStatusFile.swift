@@ -31,7 +31,7 @@ struct LegacyStatusFile: Equatable, Sendable {
     static func parse(_ raw: Data) throws(Failure) -> LegacyStatusFile {
         var data = raw
         if data.starts(with: [0xEF, 0xBB, 0xBF]) { data = data.dropFirst(3) }
-        guard let json = try? JSONDecoder().decode(JSONValue.self, from: data), case .object = json else {
+        guard let json = JSONValue.parse(data), case .object = json else {
             throw Failure(description: "not a JSON object")
         }
         let statusText = (json["status"]?.stringValue ?? "").lowercased()

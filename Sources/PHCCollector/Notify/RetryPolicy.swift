@@ -55,7 +55,7 @@ enum RetryPolicy {
             if let seconds = Double(value), seconds.isFinite { return Int64(saturating: seconds.rounded(.up)) }
             if let date = HTTPDate.parse(value) { return date.saturatingSubtract(now) }
         }
-        if let json = try? JSONDecoder().decode(JSONValue.self, from: body),
+        if let json = JSONValue.parse(body),
             case .number(let seconds)? = json["retry_after"],
             seconds.isFinite
         {

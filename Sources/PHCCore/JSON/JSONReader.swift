@@ -158,6 +158,39 @@ public struct JSONReader {
         return value
     }
 
+    /// What kind of value comes next.
+    public enum Kind: Sendable, Equatable {
+        case object, array, string, number, bool, null
+    }
+
+    /// The kind of the value here, without reading it; nil at the end or before anything that
+    /// cannot start a value.
+    public mutating func nextKind() -> Kind? {
+        skipWhitespace()
+        guard let next = peek() else { return nil }
+        switch next {
+        case UInt8(ascii: "{"): return .object
+        case UInt8(ascii: "["): return .array
+        case UInt8(ascii: "\""): return .string
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
+        case UInt8(ascii: "n"): return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
+        default: return nil
+        }
+    }
+
+    /// A number as `JSONDecoder` reads a `Double`: one too large for a double, or so small that it
+    /// rounds to zero without being zero, is refused.
+    public mutating func finiteDouble() throws(Failure) -> Double {
+        let start = index
+        let (text, _) = try numberText()
+        guard let value = Double(text), value.isFinite else { throw failure("not a representable number", at: start) }
+        if value == 0, text.prefix { $0 != "e" && $0 != "E" }.contains(where: { ("1"..."9").contains($0) }) {
+            throw failure("\(text.prefix(32)) rounds to zero", at: start)
+        }
+        return value
+    }
+
     /// Skips one value of any kind, checking it as it goes.
     public mutating func skipValue() throws(Failure) {
         skipWhitespace()

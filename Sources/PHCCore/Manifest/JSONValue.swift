@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
 /// Any JSON value, for files whose shape is not ours (backup markers, legacy status files).
 public enum JSONValue: Codable, Sendable, Equatable {
     case null
@@ -33,6 +39,46 @@ public enum JSONValue: Codable, Sendable, Equatable {
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
+        }
+    }
+
+    /// A JSON document as `JSONDecoder` reads it into a `JSONValue` (numbers as doubles, a key
+    /// given twice its first value, any value at the top); nil when `JSONDecoder` refuses it.
+    ///
+    /// Strict RFC 8259 UTF-8 is read with ``JSONReader``: the agent reads backup markers every
+    /// run, and `JSONDecoder` was its only use of that machinery left. Anything else (a byte-order
+    /// mark, UTF-16, a trailing comma, nesting past ``JSONReader/maximumDepth``) goes to
+    /// `JSONDecoder`, which decides as it always did.
+    public static func parse(_ data: Data) -> JSONValue? {
+        JSONReader.read(data) { reader throws(JSONReader.Failure) -> JSONValue? in try value(&reader) }
+            ?? (try? JSONDecoder().decode(JSONValue.self, from: data))
+    }
+
+    private static func value(_ reader: inout JSONReader) throws(JSONReader.Failure) -> JSONValue? {
+        switch reader.nextKind() {
+        case .object?:
+            var object: [String: JSONValue] = [:]
+            try reader.beginObject()
+            while let key = try reader.nextKey() {
+                guard let member = try value(&reader) else { return nil }
+                if object[key] == nil { object[key] = member }
+            }
+            return .object(object)
+        case .array?:
+            var array: [JSONValue] = []
+            try reader.beginArray()
+            while try reader.nextElement() {
+                guard let element = try value(&reader) else { return nil }
+                array.append(element)
+            }
+            return .array(array)
+        case .string?: return .string(try reader.string())
+        case .bool?: return .bool(try reader.bool())
+        case .null?:
+            _ = try reader.null()
+            return .null
+        case .number?: return .number(try reader.finiteDouble())
+        case nil: return nil
         }
     }
 

@@ -57,7 +57,7 @@ public struct HTTPCheck: HostCheck {
             findings.add(.crit, "body does not contain \"\(expected)\"")
         }
         if !configuration.expectJSON.isEmpty {
-            if let json = try? JSONDecoder().decode(JSONValue.self, from: response.body), case .object = json {
+            if let json = JSONValue.parse(response.body), case .object = json {
                 for (key, expected) in configuration.expectJSON.sorted(by: { $0.key < $1.key }) {
                     guard let actual = json[key] else {
                         findings.add(.crit, "no field \(key) in the JSON")

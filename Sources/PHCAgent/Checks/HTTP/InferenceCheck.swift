@@ -203,7 +203,7 @@ struct ServedModels {
     var entries: [Entry]
 
     init?(_ body: Data, kind: InferenceCheckConfiguration.Kind) {
-        guard let json = try? JSONDecoder().decode(JSONValue.self, from: body) else { return nil }
+        guard let json = JSONValue.parse(body) else { return nil }
         let list: JSONValue?
         switch kind {
         case .ollama: list = json["models"]

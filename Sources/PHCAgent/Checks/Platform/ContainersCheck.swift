@@ -94,7 +94,7 @@ public struct ContainersCheck: HostCheck {
     }
 
     static func parseList(_ data: Data) -> [Container]? {
-        guard case .array(let items)? = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
+        guard case .array(let items)? = JSONValue.parse(data) else { return nil }
         return items.compactMap { item in
             guard item["IsInfra"]?.boolValue != true, let id = (item["Id"] ?? item["ID"])?.stringValue else {
                 return nil
@@ -115,7 +115,7 @@ public struct ContainersCheck: HostCheck {
 
     /// Restart counts and health from `podman inspect`.
     static func merge(inspect data: Data, into containers: inout [Container]) {
-        guard case .array(let items)? = try? JSONDecoder().decode(JSONValue.self, from: data) else { return }
+        guard case .array(let items)? = JSONValue.parse(data) else { return }
         for item in items {
             guard let id = item["Id"]?.stringValue, let index = containers.firstIndex(where: { $0.id == id }) else {
                 continue

@@ -39,7 +39,7 @@ public struct TailscaleCheck: HostCheck {
     }
 
     func evaluate(_ data: Data, now: Timestamp) -> CheckResult {
-        guard let status = try? JSONDecoder().decode(JSONValue.self, from: data), case .object = status else {
+        guard let status = JSONValue.parse(data), case .object = status else {
             return finish(.unknown, "tailscale status --json did not print a JSON object")
         }
         var findings = Findings()
