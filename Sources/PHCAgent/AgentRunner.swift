@@ -87,13 +87,16 @@ public struct AgentRunner: Sendable {
         // run: a crash may skip it, never reuse it. After a fresh or corrupt state it must first clear
         // what the share and the spool hold, which is known only after the checks.
         let statePath = store.statePath
-        var reservation: Task<StateError?, Never>?
-        if recovery == .none {
+        func nextSequence() throws(AgentRunError) -> Int64 {
             guard state.sequence < ManifestLimits.sequence.upperBound else {
                 throw .sequenceExhausted(statePath: statePath, sequence: state.sequence, device: configuration.device)
             }
+            return state.sequence + 1
+        }
+        var reservation: Task<StateError?, Never>?
+        if recovery == .none {
             var reserved = state
-            reserved.sequence += 1
+            reserved.sequence = try nextSequence()
             reservation = Task { await Self.save(reserved, to: statePath, durable: true) }
         }
 
@@ -125,10 +128,7 @@ public struct AgentRunner: Sendable {
             if recovery == .corrupt { notes.append("sequence resumes above \(floor)") }
         }
 
-        guard state.sequence < ManifestLimits.sequence.upperBound else {
-            throw .sequenceExhausted(statePath: statePath, sequence: state.sequence, device: configuration.device)
-        }
-        state.sequence += 1
+        state.sequence = try nextSequence()
         state.memory = checked.memory
         let manifest = makeManifest(results: checked.results, sequence: state.sequence)
         state.lastRun = manifest.issuedAt

@@ -182,8 +182,8 @@ public struct Collector: Sendable {
                 return (record: record, writes: writes)
             } consume: { slice in
                 var part = PassWrites()
-                for (record, device) in slice {
-                    part.append(device)
+                for (record, rows) in slice {
+                    part.append(rows)
                     records[record.name] = record
                 }
                 try store.save(part.devices)

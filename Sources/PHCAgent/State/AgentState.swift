@@ -45,7 +45,8 @@ extension AgentState {
     }
 
     /// A `state.json` as `JSONDecoder` reads one (unknown fields ignored, `last_run` null or
-    /// missing); nil when it is not one.
+    /// missing; a key given twice, which the agent never writes, keeps its last value where
+    /// `JSONDecoder` keeps the first); nil when it is not one.
     public static func decode(_ data: Data) -> AgentState? {
         JSONReader.read(data) { reader throws(JSONReader.Failure) -> AgentState? in
             var sequence: Int64?

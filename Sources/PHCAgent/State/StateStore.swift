@@ -77,14 +77,10 @@ public final class StateStore {
         return rename(statePath, target) == 0 ? target : nil
     }
 
-    /// Writes `state` durably (temp file, fsync, rename, folder fsync).
-    public func save(_ state: AgentState) throws(StateError) {
-        try Self.save(state, to: statePath)
-    }
-
-    /// Writes `state` to `statePath`, atomically, and with `durable` fsynced; for a thread of its own,
-    /// while the caller holds the store (and its lock).
-    static func save(_ state: AgentState, to statePath: String, durable: Bool = true) throws(StateError) {
+    /// Writes `state` to `statePath` (this store's ``statePath``) atomically, with `durable` fsynced
+    /// (temp file, fsync, rename, folder fsync); for a thread of its own, while the caller holds the
+    /// store and its lock.
+    static func save(_ state: AgentState, to statePath: String, durable: Bool) throws(StateError) {
         let data = state.encoded()
         do {
             try AtomicFile.write(data, to: statePath, mode: 0o600, durable: durable)

@@ -82,13 +82,8 @@ struct ManifestHead: Sendable {
             case "interval_s": intervalS = try reader.int64()
             case "status": status = CheckStatus(rawValue: try reader.string())
             case "checks":
-                var list: [CheckSummary] = []
                 values = []
-                try reader.beginArray()
-                while try reader.nextElement() {
-                    guard let check = try readCheck(&reader, values: &values) else { return nil }
-                    list.append(check)
-                }
+                guard let list = try readChecks(&reader, values: &values) else { return nil }
                 checks = list
             default: try reader.skipValue()
             }
@@ -107,7 +102,22 @@ struct ManifestHead: Sendable {
             expiresAt: expiresAt, intervalS: intervalS, status: status, checks: checks, values: values)
     }
 
-    /// One check: its summary, and its allow-listed observations appended to `values`.
+    /// A list of checks: their summaries, and their allow-listed observations appended to `values`;
+    /// nil when one of them is not usable. Also what the store's checks column holds.
+    static func readChecks(_ reader: inout JSONReader, values: inout [SeriesValue])
+        throws(JSONReader.Failure) -> [CheckSummary]?
+    {
+        var checks: [CheckSummary] = []
+        try reader.beginArray()
+        while try reader.nextElement() {
+            guard let check = try readCheck(&reader, values: &values) else { return nil }
+            checks.append(check)
+        }
+        return checks
+    }
+
+    /// One check: its summary, and its allow-listed observations appended to `values`; nil when it
+    /// lacks an id, status or summary, or has a status no check has (what was appended is taken out).
     private static func readCheck(_ reader: inout JSONReader, values: inout [SeriesValue])
         throws(JSONReader.Failure) -> CheckSummary?
     {

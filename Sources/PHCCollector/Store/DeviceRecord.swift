@@ -151,30 +151,8 @@ struct DeviceRecord: Equatable, Sendable {
     static func decode(_ json: String) -> [CheckSummary] {
         guard json != "[]" else { return [] }
         return JSONReader.read(json.utf8) { reader throws(JSONReader.Failure) -> [CheckSummary]? in
-            var checks: [CheckSummary] = []
-            try reader.beginArray()
-            while try reader.nextElement() {
-                var id: String?
-                var status: CheckStatus?
-                var summary: String?
-                try reader.beginObject()
-                while let key = try reader.nextKey() {
-                    switch key {
-                    case "id": id = try reader.string()
-                    case "status":
-                        status = CheckStatus(rawValue: try reader.string())
-                        if status == nil { return nil }
-                    case "summary": summary = try reader.string()
-                    default: try reader.skipValue()
-                    }
-                }
-                guard let id, let status, let summary else { return nil }
-                checks.append(
-                    CheckSummary(
-                        id: InertText.clipped(id, to: CheckSummary.maxIDBytes), status: status,
-                        summary: InertText.clipped(summary, to: CheckSummary.maxSummaryBytes)))
-            }
-            return checks
+            var none: [SeriesValue] = []
+            return try ManifestHead.readChecks(&reader, values: &none)
         } ?? []
     }
 }

@@ -6,7 +6,8 @@
 /// The caller walks the document: ``beginObject()`` then ``nextKey()`` until nil, reading each
 /// value with ``string()``, ``int64()``, ``double()``, ``bool()`` or skipping it with
 /// ``skipValue()``; ``beginArray()`` then ``nextElement()`` likewise; ``end()`` at the end.
-/// A key given twice is read twice (the caller's last assignment wins, as with `JSONDecoder`).
+/// A key given twice is read twice, so the caller's last assignment wins (`JSONDecoder` keeps the
+/// first; ``JSONValue/parse(_:)`` keeps the first too).
 ///
 /// Not an error: any whitespace, unknown keys (skipped), numbers of any length (skipped). An error,
 /// thrown as ``Failure`` with the byte offset: invalid UTF-8, a control character in a string,
