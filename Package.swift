@@ -104,6 +104,8 @@ let package = Package(
 //   them); the libraries, heap and stack stay randomised, the binary's own image does not;
 // - libstdc++ and libgcc linked statically (scripts/link/libstdc++.so says how), one DSO less to load;
 // - no export of our symbols (the toolchain's -export-dynamic): a smaller symbol table, nothing uses it.
+// The deployable build also passes --disable-local-rpath (no $ORIGIN run path to search for libc, libm
+// and zlib at each start; SwiftPM has no manifest setting for it), as every script does.
 // scripts/bench-agent measures the result.
 let linkFolder = String(#filePath.dropLast("Package.swift".count)) + "scripts/link"
 let deployableLinking: [LinkerSetting] = [

@@ -267,6 +267,11 @@ struct DeploymentTests {
             let ldd = try await Command.run("/usr/bin/ldd", [tree + "/bin/" + binary])
             #expect(
                 ldd.status == 0 && !ldd.stdout.contains("swift") && !ldd.stdout.contains("Foundation"), "\(ldd.stdout)")
+            // No run path: the loader goes straight to the system's libraries (and dlopen takes no
+            // libcurl.so.4 from the binary's own folder).
+            let dynamic = try await Command.run("/usr/bin/readelf", ["-d", tree + "/bin/" + binary])
+            #expect(dynamic.status == 0 && dynamic.stdout.contains("(NEEDED)"), "\(dynamic.stderr)")
+            #expect(!dynamic.stdout.contains("RUNPATH") && !dynamic.stdout.contains("(RPATH)"), "\(dynamic.stdout)")
         }
 
         // The folder holding libswiftCore.so, hidden by a tmpfs in a private mount namespace.
