@@ -186,7 +186,7 @@ public struct JSONReader {
         let start = index
         let (text, _) = try numberText()
         guard let value = Double(text), value.isFinite else { throw failure("not a representable number", at: start) }
-        if value == 0, text.prefix { $0 != "e" && $0 != "E" }.contains(where: { ("1"..."9").contains($0) }) {
+        if value == 0, text.prefix(while: { $0 != "e" && $0 != "E" }).contains(where: { ("1"..."9").contains($0) }) {
             throw failure("\(text.prefix(32)) rounds to zero", at: start)
         }
         return value

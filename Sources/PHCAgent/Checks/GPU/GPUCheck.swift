@@ -1,5 +1,5 @@
 internal import PHCConfig
-public import PHCCore
+internal import PHCCore
 
 /// `gpu:<index>` for every NVIDIA GPU: temperature, utilisation, memory, power,
 /// performance state, persistence mode, uncorrected ECC errors, retired pages

@@ -4,7 +4,7 @@
     import Foundation
 #endif
 internal import PHCConfig
-public import PHCCore
+internal import PHCCore
 
 /// `http:<name>`: an endpoint answers with the expected status, and optionally a
 /// body containing a substring or JSON fields with given values (Nextcloud's

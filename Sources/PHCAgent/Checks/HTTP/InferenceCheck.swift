@@ -4,7 +4,7 @@
     import Foundation
 #endif
 internal import PHCConfig
-public import PHCCore
+internal import PHCCore
 
 /// `inference:<name>`: an OpenAI-compatible server answers `/health`, serves the
 /// configured model name (a server answering 200 on `/health` while serving the

@@ -4,7 +4,7 @@
     import Foundation
 #endif
 internal import PHCConfig
-public import PHCCore
+internal import PHCCore
 
 /// `containers`: podman containers. Expected ones must exist and run; any
 /// container that is unhealthy, or whose restart count rose since the last run

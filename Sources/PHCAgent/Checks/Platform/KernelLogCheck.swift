@@ -7,7 +7,7 @@
     internal import Glibc
 #endif
 internal import PHCConfig
-public import PHCCore
+internal import PHCCore
 
 /// `kernel`: kernel-log lines that match the configured patterns (NVRM Xid,
 /// CIFS VFS errors, btrfs errors, medium errors) and are new since the last run.

@@ -4,7 +4,7 @@
     import Foundation
 #endif
 internal import PHCConfig
-public import PHCCore
+internal import PHCCore
 
 /// `tailscale`: from `tailscale status --json`, the backend is `Running`, this
 /// node is online, and its node key does not expire soon (warn at 30 days,
