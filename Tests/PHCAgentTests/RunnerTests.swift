@@ -92,24 +92,35 @@ struct RunnerTests {
     func reservedDuringChecks() async throws {
         let sandbox = try AgentSandbox()
         defer { sandbox.remove() }
-        // A check that takes two seconds to answer holds the run in its checks.
-        let server = try LoopbackHTTPServer { _ in .drip(chunk: "x", chunks: 4, interval: 0.5) }
+        // A check that takes four seconds to answer holds the run in its checks; when its request
+        // arrived is noted, so that the reservation is timed from there (a loaded machine may start
+        // the run itself late).
+        let asked = Locked(Int64(0))
+        let server = try LoopbackHTTPServer { _ in
+            asked.set(Monotonic.nanoseconds())
+            return .drip(chunk: "x", chunks: 8, interval: 0.5)
+        }
         defer { server.stop() }
         let configuration = try sandbox.configuration(
-            checks: "  http:\n    - {name: slow, url: \"\(server.baseURL)/\", timeout: 5s}\n")
+            checks: "  http:\n    - {name: slow, url: \"\(server.baseURL)/\", timeout: 7s}\n")
         #expect(try await sandbox.runner(configuration).run().manifest.sequence == 1)
-        let started = Monotonic.nanoseconds()
+        asked.set(0)
         let run = Task { try await sandbox.runner(configuration).run() }
         let statePath = sandbox.stateDir + "/state.json"
         func savedSequence() -> Int64? {
             guard let data = FileManager.default.contents(atPath: statePath) else { return nil }
             return (try? JSONDecoder().decode(AgentState.self, from: data))?.sequence
         }
-        let giveUp = Deadline(after: .seconds(5))
+        let giveUp = Deadline(after: .seconds(8))
         while savedSequence() != 2, !giveUp.hasPassed { try await Task.sleep(for: .milliseconds(20)) }
+        let reservedAt = Monotonic.nanoseconds()
         #expect(savedSequence() == 2, "reserved")
-        #expect(Monotonic.millisecondsSince(started) < 1_500, "before the slow check could answer")
         #expect(try sandbox.published().sequence == 1, "while the checks still ran, nothing newer was published")
+        // The request may come after the reservation (the run reserves while its checks start).
+        while asked.get() == 0, !giveUp.hasPassed { try await Task.sleep(for: .milliseconds(20)) }
+        let request = asked.get()
+        #expect(request != 0, "the slow check was asked")
+        #expect((reservedAt - request) / 1_000_000 < 3_500, "reserved before the slow check could answer")
         #expect(try await run.value.manifest.sequence == 2)
         #expect(try sandbox.published().sequence == 2 && savedSequence() == 2)
     }
