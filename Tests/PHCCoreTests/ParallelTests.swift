@@ -75,4 +75,33 @@ struct ParallelTests {
         let waited = finished.load(ordering: .relaxed)
         #expect(waited, "the first was waited for")
     }
+
+    /// Says on which thread it is freed, then signals.
+    final class Watched: @unchecked Sendable {
+        let freed = DispatchSemaphore(value: 0)
+        /// Written before `freed` is signalled, read after it is waited for.
+        var thread: pthread_t?
+    }
+
+    /// Frees into `watched`.
+    final class Tracked: Sendable {
+        let watched: Watched
+        init(_ watched: Watched) { self.watched = watched }
+        deinit {
+            watched.thread = pthread_self()
+            watched.freed.signal()
+        }
+    }
+
+    @Test("release frees what it is given on another thread, not the caller's, and not before the call")
+    func releaseFreesElsewhere() {
+        let watched = Watched()
+        var values = [Tracked(watched)]
+        values += (0..<1_000).map { _ in Tracked(Watched()) }
+        #expect(watched.freed.wait(timeout: .now()) == .timedOut, "held while the caller has it")
+        BlockingWork.release(consume values)
+        #expect(watched.freed.wait(timeout: .now() + 30) == .success, "freed")
+        let thread = try? #require(watched.thread)
+        #expect(thread.map { pthread_equal($0, pthread_self()) == 0 } == true, "not on the caller's thread")
+    }
 }

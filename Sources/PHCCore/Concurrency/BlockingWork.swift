@@ -63,6 +63,22 @@ public enum BlockingWork {
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
+    /// Lets `value` go on a detached thread of its own: a pass's ten thousand records and folders
+    /// took the calling thread about 20 ms to free. A process that exits first never frees them,
+    /// which an exiting process need not do.
+    public static func release<Value: Sendable>(_ value: consuming Value) {
+        let box = ReleaseBox(value)
+        spawn(stackSize: 256 * 1024) { box.drop() }
+    }
+
+    /// Holds what ``release(_:)`` lets go until its thread drops it.
+    private final class ReleaseBox<Value: Sendable>: @unchecked Sendable {
+        private var value: Value?
+        init(_ value: consuming Value) { self.value = value }
+        /// Runs on the releasing thread only, once.
+        func drop() { value = nil }
+    }
+
     /// Starts a detached thread running `body`.
     static func spawn(stackSize: Int = 512 * 1024, _ body: @escaping @Sendable () -> Void) {
         let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()

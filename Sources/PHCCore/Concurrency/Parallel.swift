@@ -11,19 +11,32 @@ public enum Parallel {
     /// Runs `work` for every item on all cores, in chunks of at least `grain` items (1 for a
     /// few large pieces of work); the results are in the items' order. It blocks the calling
     /// thread until all are done.
+    ///
+    /// Inlinable, so that each caller's items and results are moved by specialised code rather than
+    /// through generic value witnesses (copying 10,000 folders' results that way was 5 ms of a pass).
+    @inlinable
     public static func map<Item: Sendable, Result: Sendable>(
         _ items: [Item], grain: Int = 16, _ work: @escaping @Sendable (Item) -> Result
     ) -> [Result] {
         guard items.count > 1 else { return items.map(work) }
-        let chunk = max(max(1, grain), items.count / (ProcessInfo.processInfo.activeProcessorCount * 8))
+        let chunk = max(max(1, grain), items.count / (cores * 8))
         let chunks = (items.count + chunk - 1) / chunk
         let slots = Slots<Result>(count: items.count)
-        DispatchQueue.concurrentPerform(iterations: chunks) { index in
+        perform(chunks) { index in
             for position in (index * chunk)..<min(items.count, (index + 1) * chunk) {
                 slots.set(position, work(items[position]))
             }
         }
         return slots.values()
+    }
+
+    /// The cores work is spread over.
+    @usableFromInline static var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    /// `body` for each index in `0..<iterations`, on all cores (`concurrentPerform`).
+    @usableFromInline
+    static func perform(_ iterations: Int, _ body: @Sendable (Int) -> Void) {
+        DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
     }
 
     /// Runs `work` for every item on all cores and hands the results to `consume` on the calling
@@ -131,21 +144,26 @@ extension Parallel {
 }
 
 /// Result slots written by `concurrentPerform`: each index by exactly one worker.
-private final class Slots<Value>: @unchecked Sendable {
-    private let storage: UnsafeMutableBufferPointer<Value?>
+@usableFromInline
+final class Slots<Value>: @unchecked Sendable {
+    @usableFromInline let storage: UnsafeMutableBufferPointer<Value?>
 
+    @inlinable
     init(count: Int) {
         storage = .allocate(capacity: count)
         storage.initialize(repeating: nil)
     }
 
+    @inlinable
     deinit {
         storage.deinitialize()
         storage.deallocate()
     }
 
+    @inlinable
     func set(_ index: Int, _ value: Value) { storage[index] = value }
 
     /// The values, moved out (each slot is left empty, not copied and then destroyed).
+    @inlinable
     func values() -> [Value] { storage.indices.map { storage[$0].take()! } }
 }
