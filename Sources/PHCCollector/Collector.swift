@@ -27,6 +27,14 @@ public struct PassSummary: Sendable, Equatable {
     public var milliseconds: Int64
 }
 
+/// What a pass does with a device folder before anything is read.
+enum FolderStep: Sendable {
+    /// Nothing to read and nothing to say (most folders of most passes): not even planned.
+    case quiet
+    /// Planned, with the backlogs listed beside a changed manifest (or a standing file problem).
+    case plan(listing: (files: [FileRef], problems: [ScanProblem])?)
+}
+
 /// One collector pass: read every device's manifest (and backlog, and legacy
 /// status), trust only what verifies, keep history, notice silence, and update
 /// alert state, all committed in one SQLite transaction.
@@ -95,40 +103,58 @@ public struct Collector: Sendable {
         let store = try CollectorStore(path: configuration.database)
         // The folders are listed (the file system only) while the records are read (the database only).
         let (devicesDir, publishDir) = (configuration.devicesDir, configuration.publishDir)
-        let (listed, loaded) = try Parallel.pair({
+        var loading: Int64 = 0
+        let (listed, known) = try Parallel.pair({
             Result { () throws(DeviceScanner.Failure) in
                 let started = Monotonic.nanoseconds()
                 return (try DeviceScanner.scan(devicesDir, skipping: publishDir), Monotonic.millisecondsSince(started))
             }
         }) {
             let started = Monotonic.nanoseconds()
-            return (try store.devices(), Monotonic.millisecondsSince(started))
+            defer { loading = Monotonic.millisecondsSince(started) }
+            return try store.devices()
         }
-        let (folders, listing) = try listed.get()
+        // Taken out of the result, so that the pass's own names hold the only references (let go at the end).
+        let (folders, listing): ([DeviceFolder], Int64)
+        switch consume listed {
+        case .success(let scanned): (folders, listing) = scanned
+        case .failure(let failure): throw failure
+        }
         logger.debug(
-            "loaded \(loaded.0.count) records in \(loaded.1) ms while listing \(folders.count) folders in \(listing) ms"
-        )
-        let known = loaded.0
+            "loaded \(known.count) records in \(loading) ms while listing \(folders.count) folders in \(listing) ms")
         let root = DeviceScanner.realPath(configuration.devicesDir) ?? configuration.devicesDir
 
-        // 1. What changed since the last pass: only that is read and verified.
+        // 1. What changed since the last pass: only that is read and verified. Each folder is looked at
+        // on all cores: most are quiet (nothing to read, nothing to say); beside a changed manifest, or
+        // where a file problem stands, the backlogs are listed (the file system only).
+        let legacyDevices = Set(configuration.devices.filter { $0.value.legacy == true }.keys)
+        let steps = Parallel.map(folders) { folder -> FolderStep in
+            let record = known[folder.name]
+            let changed = folder.manifestChanged(since: record)
+            guard folder.problem == nil else { return .plan(listing: nil) }
+            if let health = folder.healthDir, changed || record?.fileProblem != nil {
+                return .plan(listing: DeviceScanner.backlogs(in: health, root: root))
+            }
+            // What plan() would find nothing to read in, and the ledger nothing to change: the same
+            // manifest, no legacy files to look at, the same folder name.
+            guard let record, folder.manifest != nil, !changed, record.displayName == folder.displayName,
+                !legacyDevices.contains(folder.name)
+            else { return .plan(listing: nil) }
+            return .quiet
+        }
         var works: [DeviceWork] = []
         var unchanged = 0
-        // The backlogs beside each changed manifest, listed on all cores (file system only).
-        let listings = Parallel.map(folders) { folder -> (files: [FileRef], problems: [ScanProblem])? in
-            let record = known[folder.name]
-            let changed = folder.manifest.map { $0.signature != record?.manifestSignature } ?? false
-            guard folder.problem == nil, let health = folder.healthDir, changed || record?.fileProblem != nil else {
-                return nil
+        for index in folders.indices {
+            guard case .plan(let listing) = steps[index] else {
+                unchanged += 1
+                continue
             }
-            return DeviceScanner.backlogs(in: health, root: root)
-        }
-        for (index, folder) in folders.enumerated() {
+            let folder = folders[index]
             let record = known[folder.name]
-            let work = try plan(folder, record: record, root: root, store: store, listing: listings[index])
+            let work = try plan(folder, record: record, root: root, store: store, listing: listing)
             if folder.manifest != nil && work.manifest == nil && folder.problem == nil { unchanged += 1 }
             // A device with nothing to read, no problem and the same folder name: the ledger would
-            // change nothing, so its record is not even copied (most devices of most passes).
+            // change nothing, so its record is not even copied.
             if let record, work.isQuiet, record.displayName == folder.displayName { continue }
             works.append(work)
         }
@@ -238,7 +264,7 @@ public struct Collector: Sendable {
             let changes = AlertEvaluator.evaluate(
                 conditions: conditions, existing: existing, failureThreshold: configuration.failureThreshold,
                 recoveryThreshold: configuration.recoveryThreshold,
-                progress: records.compactMapValues { $0.lastSequence }, now: now)
+                progress: Self.progress(of: existing, in: records), now: now)
             // History: rollups, availability and retention, in bounded slices.
             try history.noteLifetimes(lifetimes, store: store)
             let rolled = try history.compact(store: store)
@@ -290,10 +316,23 @@ public struct Collector: Sendable {
         }
         if Self.fault == "kill-after-commit" { kill(getpid(), SIGKILL) }
         logger.debug("stored, evaluated and committed in \(Monotonic.millisecondsSince(storing)) ms")
-        return PassSummary(
+        let summary = PassSummary(
             devices: folders.count, accepted: writes.accepted, rejected: writes.rejected, unchanged: unchanged,
             deferred: deferred, firing: firing, queued: queued, changed: changed,
             milliseconds: Monotonic.millisecondsSince(started))
+        // Freed on a thread of their own: the calling thread goes on to deliver, publish or exit.
+        BlockingWork.release((consume known, consume records, consume folders, consume steps, consume evidence))
+        return summary
+    }
+
+    /// The last accepted sequence of each device with a firing alert: all the evaluator asks for (a
+    /// recovery is counted in manifests), not every record copied every pass.
+    static func progress(of alerts: [AlertRecord], in records: [String: DeviceRecord]) -> [String: Int64] {
+        var progress: [String: Int64] = [:]
+        for alert in alerts where alert.state == .firing && progress[alert.device] == nil {
+            if let sequence = records[alert.device]?.lastSequence { progress[alert.device] = sequence }
+        }
+        return progress
     }
 
     /// Which alerts are sent where: silences and inhibitions applied, then the routes. Pure.
@@ -371,7 +410,7 @@ public struct Collector: Sendable {
                 work.scanProblems.append((problem, recorded))
             }
         }
-        let manifestChanged = folder.manifest.map { $0.signature != record?.manifestSignature } ?? false
+        let manifestChanged = folder.manifestChanged(since: record)
         // Listed beforehand, in parallel, where the manifest changed or a file problem stands.
         if let (backlogs, problems) = listing {
             listed = true

@@ -38,6 +38,11 @@ struct DeviceFolder: Equatable, Sendable {
     var problem: String?
     var healthDir: String?
     var manifest: FileRef?
+
+    /// Whether there is a manifest other than the one `record` last examined: only then is it read.
+    func manifestChanged(since record: DeviceRecord?) -> Bool {
+        manifest.map { $0.signature != record?.manifestSignature } ?? false
+    }
 }
 
 /// Lists device folders without following symlinks out of the devices folder.
@@ -66,31 +71,50 @@ enum DeviceScanner {
         } catch {
             throw Failure(description: "devices_dir \(error.description)")
         }
-        // A folder's entries have distinct names.
-        let types = Dictionary(listed.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-        let skipped = publishDir.flatMap(realPath)
-        let candidates = types.keys.filter { !$0.hasPrefix(".") && !$0.hasPrefix("_") && root + "/" + $0 != skipped }
-        var folders: [DeviceFolder] = []
-        var entries: [(entry: String, name: String)] = []
-        for (name, spellings) in Dictionary(grouping: candidates, by: { $0.lowercased() }) {
-            if spellings.count == 1 {
-                entries.append((spellings[0], name))
-            } else if spellings.contains(name) {
-                entries.append((name, name))
+        // The publish folder, when it is one of the devices folder's entries, is not a device.
+        let skipped = publishDir.flatMap(realPath).flatMap { path in
+            path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : nil
+        }
+        // One entry per device name (its lower-case spelling), and the other spellings where there
+        // are several. A folder's entries have distinct names.
+        var entries: [(entry: String, name: String, type: UInt8)] = []
+        var index: [String: Int] = [:]
+        var spellings: [String: [String]] = [:]
+        entries.reserveCapacity(listed.count)
+        index.reserveCapacity(listed.count)
+        for (entry, type) in listed where !entry.hasPrefix(".") && !entry.hasPrefix("_") && entry != skipped {
+            let name = entry.lowercased()
+            if let first = index[name] {
+                spellings[name, default: [entries[first].entry]].append(entry)
             } else {
-                let listed = spellings.sorted().map(InertText.terminal).joined(separator: ", ")
-                folders.append(
-                    DeviceFolder(
-                        name: name, displayName: name, path: root + "/" + spellings.sorted()[0],
-                        problem: "folders \(listed) differ only in case; rename all but one (to \(name))"))
+                index[name] = entries.count
+                entries.append((entry, name, type))
             }
         }
-        // A few system calls per folder: on all cores, for fleets of thousands.
-        folders += Parallel.map(entries) { [types] in
-            inspect($0.entry, lowercased: $0.name, root: root, type: types[$0.entry] ?? UInt8(DT_UNKNOWN))
+        var folders: [DeviceFolder] = []
+        for (name, spelled) in spellings {
+            let first = index[name]!
+            if spelled.contains(name) {
+                entries[first].entry = name
+                entries[first].type = listed.first { $0.name == name }?.type ?? UInt8(DT_UNKNOWN)
+            } else {
+                let listed = spelled.sorted().map(InertText.terminal).joined(separator: ", ")
+                folders.append(
+                    DeviceFolder(
+                        name: name, displayName: name, path: root + "/" + spelled.sorted()[0],
+                        problem: "folders \(listed) differ only in case; rename all but one (to \(name))"))
+                entries[first].name = ""
+            }
         }
-        .compactMap { $0 }
-        return folders.sorted { $0.name < $1.name }
+        if !folders.isEmpty { entries.removeAll { $0.name.isEmpty } }
+        // Sorted before they are inspected, in order: only folders refused for their spellings are
+        // merged in afterwards.
+        entries.sort { $0.name < $1.name }
+        // A few system calls per folder: on all cores, for fleets of thousands.
+        let inspected = Parallel.map(entries) { inspect($0.entry, lowercased: $0.name, root: root, type: $0.type) }
+            .compactMap { $0 }
+        guard !folders.isEmpty else { return inspected }
+        return (inspected + folders).sorted { $0.name < $1.name }
     }
 
     /// One candidate folder; nil when it is not a device folder at all (a plain file, a user's
