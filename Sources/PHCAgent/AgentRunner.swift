@@ -142,7 +142,7 @@ public struct AgentRunner: Sendable {
 
         let signed: Result<Data, AgentRunError>
         do {
-            let payload = try manifest.encoded()
+            let payload = manifest.encoded()
             signed = .success(
                 try DSSEEnvelope.sign(payload: payload, payloadType: Manifest.payloadType, with: key).encoded())
         } catch {

@@ -180,9 +180,9 @@ struct CollectorCLITests {
                     issuedAt: WallClock.system.now(), expiresAt: WallClock.system.now() + 3600, intervalS: 60,
                     bootID: "b", checks: [CheckResult(id: "system", kind: "system", status: .ok, summary: "fine")])
                 let envelope = try DSSEEnvelope.sign(
-                    payload: try manifest.encoded(), payloadType: Manifest.payloadType, with: keys[index])
+                    payload: manifest.encoded(), payloadType: Manifest.payloadType, with: keys[index])
                 let health = try directory.folder("devices/\(name)/_health")
-                try AtomicFile.write(try envelope.encoded(), to: health + "/manifest.json")
+                try AtomicFile.write(envelope.encoded(), to: health + "/manifest.json")
             }
         }
         for index in 0..<devices {

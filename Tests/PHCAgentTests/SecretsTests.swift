@@ -132,7 +132,7 @@ struct SecretsTests {
                 }
             }
         }
-        places.append(("manifest payload", String(decoding: try manifest.encoded(), as: UTF8.self)))
+        places.append(("manifest payload", String(decoding: manifest.encoded(), as: UTF8.self)))
         #expect(places.count > 8)
         for (place, text) in places {
             #expect(!text.contains(canary), "the secret value leaked into \(place)")

@@ -51,7 +51,7 @@ final class FleetFixture: @unchecked Sendable {
                     observations: id.hasPrefix("gpu") ? observations : [:])
             })
         return try DSSEEnvelope.sign(
-            payload: try manifest.encoded(), payloadType: Manifest.payloadType, with: key(signer ?? device)
+            payload: manifest.encoded(), payloadType: Manifest.payloadType, with: key(signer ?? device)
         ).encoded()
     }
 

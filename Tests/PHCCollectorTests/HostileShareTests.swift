@@ -126,7 +126,7 @@ struct HostileShareTests {
         let envelope = DSSEEnvelope(
             payloadType: huge, payload: Data("{}".utf8).base64EncodedString(),
             signatures: [.init(keyid: "\u{1B}[5m" + String(repeating: "k", count: 64), sig: "AAAA")])
-        try fleet.publish("motoko", data: try envelope.encoded())
+        try fleet.publish("motoko", data: envelope.encoded())
         let configuration = try fleet.configuration(devices: [
             "armitage": DeviceConfiguration(name: "armitage"), "motoko": DeviceConfiguration(name: "motoko"),
         ])
@@ -298,7 +298,7 @@ struct HostileShareTests {
         let lines = [
             try fleet.envelope("armitage", sequence: 2),
             try fleet.envelope("other", sequence: 3),
-            try tampered.encoded(),
+            tampered.encoded(),
             try fleet.envelope("armitage", sequence: 5),
         ]
         let backlog = fleet.devicesDir + "/armitage/_health/backlog-2-5.jsonl.gz"

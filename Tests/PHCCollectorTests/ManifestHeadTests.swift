@@ -25,8 +25,8 @@ struct ManifestHeadTests {
             device: "armitage", agent: AgentInfo(version: "0.1.0", os: "Debian", kernel: "6.1"),
             sequence: 9_007_199_254_740_991, issuedAt: Timestamp(secondsSinceEpoch: 1_700_000_000),
             expiresAt: Timestamp(secondsSinceEpoch: 1_700_000_180), intervalS: 60, bootID: "b", checks: checks)
-        let head = try ManifestHead.decode(try manifest.encoded())
-        let full = try Manifest.decode(try manifest.encoded())
+        let head = try ManifestHead.decode(manifest.encoded())
+        let full = try Manifest.decode(manifest.encoded())
         #expect(head.device == full.device && head.sequence == full.sequence && head.agent.version == "0.1.0")
         #expect(head.issuedAt == full.issuedAt && head.expiresAt == full.expiresAt && head.intervalS == 60)
         #expect(head.status == full.status)
@@ -46,7 +46,7 @@ struct ManifestHeadTests {
 
     @Test("a field missing or of the wrong type is refused with the full decoder's reason; unknown fields are not")
     func refusals() throws {
-        let good = try Manifest(
+        let good = Manifest(
             device: "armitage", agent: AgentInfo(version: "1", os: "x", kernel: "y"), sequence: 7,
             issuedAt: Timestamp(secondsSinceEpoch: 1000), expiresAt: Timestamp(secondsSinceEpoch: 1180), intervalS: 60,
             bootID: "b", checks: []

@@ -194,7 +194,7 @@ struct LedgerTests {
             device: "armitage", agent: AgentInfo(version: "1", os: "x", kernel: "y"), sequence: sequence,
             issuedAt: Timestamp(secondsSinceEpoch: 1000), expiresAt: Timestamp(secondsSinceEpoch: 1180), intervalS: 60,
             bootID: "b", checks: [])
-        return VerifiedManifest(manifest: try ManifestHead.decode(try manifest.encoded()), keyID: "k", digest: digest)
+        return VerifiedManifest(manifest: try ManifestHead.decode(manifest.encoded()), keyID: "k", digest: digest)
     }
 
     @Test("the sequence rule: newer is accepted, the same is nothing, older is a replay (history from a backlog)")

@@ -84,7 +84,7 @@ struct DSSETests {
         let key = SigningKey()
         let payload = Data((0..<200).map { UInt8($0) })
         let envelope = try DSSEEnvelope.sign(payload: payload, payloadType: "x/y", with: key)
-        let decoded = try DSSEEnvelope.decode(try envelope.encoded())
+        let decoded = try DSSEEnvelope.decode(envelope.encoded())
         #expect(decoded == envelope)
         var urlSafe = decoded
         urlSafe.payload = envelope.payload.replacingOccurrences(of: "+", with: "-").replacingOccurrences(
@@ -112,7 +112,7 @@ struct DSSETests {
         let envelope = try DSSEEnvelope.sign(payload: payload, payloadType: Manifest.payloadType, with: key)
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let envelopePath = try directory.write("envelope.json", String(decoding: try envelope.encoded(), as: UTF8.self))
+        let envelopePath = try directory.write("envelope.json", String(decoding: envelope.encoded(), as: UTF8.self))
         // An independent DSSE verifier: PAE written from the spec, Ed25519 from OpenSSL via cryptography.
         let script = """
             import base64, json, sys

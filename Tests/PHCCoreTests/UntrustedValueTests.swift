@@ -102,7 +102,7 @@ struct UntrustedValueTests {
         let manifest = Manifest(
             device: "armitage", agent: AgentInfo(version: "0.1.0", os: "x", kernel: "y"), sequence: sequence,
             issuedAt: issued, expiresAt: issued + lifetime, intervalS: interval, bootID: "b", checks: [])
-        let error = #expect(throws: ManifestError.self) { try Manifest.decode(try manifest.encoded()) }
+        let error = #expect(throws: ManifestError.self) { try Manifest.decode(manifest.encoded()) }
         #expect(error?.description.contains(reason) == true, "\(String(describing: error))")
     }
 }

@@ -53,7 +53,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// writes with `.sortedKeys` and `.withoutEscapingSlashes` (a test holds them equal), written
     /// directly: the agent signs one every run, and `JSONEncoder`'s first use in a process was a
     /// tenth of a millisecond and more.
-    public func encoded() throws -> Data {
+    public func encoded() -> Data {
         var json = JSONWriter(capacity: 512 + 256 * checks.count)
         json.object { manifest in
             manifest.object("agent") { agent in

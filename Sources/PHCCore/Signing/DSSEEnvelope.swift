@@ -100,7 +100,7 @@ public struct DSSEEnvelope: Codable, Sendable, Equatable {
 
     /// Compact JSON (one line, sorted keys): the bytes of `manifest.json` and of a backlog line, as
     /// `JSONEncoder` writes them with `.sortedKeys` and `.withoutEscapingSlashes`.
-    public func encoded() throws -> Data {
+    public func encoded() -> Data {
         var json = JSONWriter(capacity: payload.utf8.count + 256)
         json.object { envelope in
             envelope.string("payload", payload)
