@@ -7,16 +7,16 @@ enum AlertConditions {
         defaultSilentAfter: Duration?
     ) -> [AlertCondition] {
         // Device by device in the records' own order (no lookups, no sorting of every name), then the
-        // configured devices without a record; sorted by device at the end, in the order each device's
-        // conditions were made. Few devices have any.
-        var conditions: [(order: Int, condition: AlertCondition)] = []
-        func add(_ condition: AlertCondition) { conditions.append((conditions.count, condition)) }
+        // configured devices without a record; the few devices with conditions are sorted at the end.
+        var byDevice: [(device: String, conditions: [AlertCondition])] = []
         func look(_ name: String, _ record: DeviceRecord?) {
+            var conditions: [AlertCondition] = []
+            defer { if !conditions.isEmpty { byDevice.append((name, conditions)) } }
             let device = configured[name]
             if let reason = DeviceSilence.reason(
                 of: record, configured: device, now: now, defaultSilentAfter: defaultSilentAfter)
             {
-                add(
+                conditions.append(
                     AlertCondition(
                         name: .deviceSilent, device: name, severity: DeviceSilence.severity(device),
                         summary: "\(name) is \(reason)"))
@@ -24,7 +24,7 @@ enum AlertConditions {
             // A silent device's check alerts stay (inhibited while it is silent: old results are not news),
             // counted in manifests: the same manifest read again is not one more.
             for problem in record?.problems ?? [] {
-                add(
+                conditions.append(
                     AlertCondition(
                         name: .checkFailing, device: name, checkID: problem.id,
                         severity: problem.status == .crit ? .crit : .warn, summary: problem.summary,
@@ -32,17 +32,17 @@ enum AlertConditions {
             }
             guard let record else { return }
             if let rejection = record.rejection, let kind = record.rejectionKind {
-                add(
+                conditions.append(
                     AlertCondition(name: kind.alertName, device: name, severity: kind.severity, summary: rejection))
             }
             if let problem = record.fileProblem {
-                add(
+                conditions.append(
                     AlertCondition(
                         name: problem.kind.alertName, device: name, severity: problem.kind.severity,
                         summary: problem.reason))
             }
             if record.skewSeconds != 0 {
-                add(
+                conditions.append(
                     AlertCondition(
                         name: .clockSkew, device: name, severity: .warn,
                         summary: "\(name)'s clock is \(Age.text(record.skewSeconds.saturatingMagnitude)) "
@@ -51,6 +51,6 @@ enum AlertConditions {
         }
         for (name, record) in devices { look(name, record) }
         for name in configured.keys where devices[name] == nil { look(name, nil) }
-        return conditions.sorted { ($0.condition.device, $0.order) < ($1.condition.device, $1.order) }.map(\.condition)
+        return byDevice.sorted { $0.device < $1.device }.flatMap(\.conditions)
     }
 }

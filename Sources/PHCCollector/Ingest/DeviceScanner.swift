@@ -75,38 +75,39 @@ enum DeviceScanner {
         let skipped = publishDir.flatMap(realPath).flatMap { path in
             path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : nil
         }
-        // One entry per device name (its lower-case spelling), and the other spellings where there
+        // One entry per device name (its lower-case spelling), and all its spellings where there
         // are several. A folder's entries have distinct names.
         var entries: [(entry: String, name: String, type: UInt8)] = []
         var index: [String: Int] = [:]
-        var spellings: [String: [String]] = [:]
+        var spellings: [String: [(entry: String, type: UInt8)]] = [:]
         entries.reserveCapacity(listed.count)
         index.reserveCapacity(listed.count)
         for (entry, type) in listed where !entry.hasPrefix(".") && !entry.hasPrefix("_") && entry != skipped {
             let name = entry.lowercased()
             if let first = index[name] {
-                spellings[name, default: [entries[first].entry]].append(entry)
+                spellings[name, default: [(entries[first].entry, entries[first].type)]].append((entry, type))
             } else {
                 index[name] = entries.count
                 entries.append((entry, name, type))
             }
         }
         var folders: [DeviceFolder] = []
+        var refused: Set<String> = []
         for (name, spelled) in spellings {
-            let first = index[name]!
-            if spelled.contains(name) {
-                entries[first].entry = name
-                entries[first].type = listed.first { $0.name == name }?.type ?? UInt8(DT_UNKNOWN)
+            if let lower = spelled.first(where: { $0.entry == name }) {
+                entries[index[name]!] = (lower.entry, name, lower.type)
             } else {
-                let listed = spelled.sorted().map(InertText.terminal).joined(separator: ", ")
+                let sorted = spelled.map(\.entry).sorted()
                 folders.append(
                     DeviceFolder(
-                        name: name, displayName: name, path: root + "/" + spelled.sorted()[0],
-                        problem: "folders \(listed) differ only in case; rename all but one (to \(name))"))
-                entries[first].name = ""
+                        name: name, displayName: name, path: root + "/" + sorted[0],
+                        problem:
+                            "folders \(sorted.map(InertText.terminal).joined(separator: ", ")) differ only in case; "
+                            + "rename all but one (to \(name))"))
+                refused.insert(name)
             }
         }
-        if !folders.isEmpty { entries.removeAll { $0.name.isEmpty } }
+        if !refused.isEmpty { entries.removeAll { refused.contains($0.name) } }
         // Sorted before they are inspected, in order: only folders refused for their spellings are
         // merged in afterwards.
         entries.sort { $0.name < $1.name }
