@@ -60,7 +60,13 @@ public final class ConfigDocument {
     /// and blank lines aside, its first line is one); nil for anything YAML could mean.
     static func envFileLine(_ text: String) -> Int? {
         var number = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var remaining = text.utf8[...]
+        // Line by line until the first that is not blank or a comment, usually the first: the
+        // lines are cut from the bytes as they are needed, not the whole text split up front.
+        while !remaining.isEmpty {
+            let end = remaining.firstIndex(of: UInt8(ascii: "\n")) ?? remaining.endIndex
+            let line = Substring(remaining[..<end])
+            remaining = end == remaining.endIndex ? remaining[end...] : remaining[remaining.index(after: end)...]
             number += 1
             let trimmed = line.trimmed()
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }

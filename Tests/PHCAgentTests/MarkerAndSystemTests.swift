@@ -124,4 +124,14 @@ struct MarkerAndSystemTests {
         #expect(result.summary.contains("is over 4 per CPU"))
         #expect(result.summary.contains("memory available, below 5%"))
     }
+
+    @Test("system: /proc/meminfo values are read by bytes, and one too large for 64 bits saturates instead of trapping")
+    func meminfoParsing() {
+        let values = SystemCheck.meminfo(
+            "MemTotal:       16000000 kB\nHugePages_Total:       0\nBogus: 9223372036854775807 kB\nnot a line\n")
+        #expect(values["MemTotal"] == Int64(16_000_000) * 1024)
+        #expect(values["HugePages_Total"] == 0)
+        #expect(values["Bogus"] == Int64.max)
+        #expect(values.count == 3)
+    }
 }

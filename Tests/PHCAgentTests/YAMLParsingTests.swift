@@ -91,4 +91,15 @@ struct YAMLParsingTests {
         #expect(error?.description.hasPrefix("b.yaml:") == true)
         #expect(error?.description.contains("aliases expand to more than") == true, "\(String(describing: error))")
     }
+
+    @Test("an env file written on Windows is told apart past its comments, and a YAML one is still read")
+    func envFileWithWindowsLineEnds() throws {
+        let env = "# Managed by Ansible\r\n# Do not edit\r\nAPI_KEY=secret-value\r\n"
+        let error = #expect(throws: ConfigError.self) { try ConfigDocument(text: env, file: "w.env") }
+        #expect(
+            error?.description
+                == "w.env:3:1: this is an env file (KEY=value lines), not YAML; its contents are not shown")
+        let yaml = try ConfigDocument(text: "# comment\r\ndevice: armitage\r\n", file: "w.yaml")
+        #expect(yaml.root.mapping(allowedKeys: ["device"])?["device"]?.string() == "armitage")
+    }
 }

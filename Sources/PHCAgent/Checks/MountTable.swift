@@ -42,41 +42,60 @@ public enum MountTable {
     ///
     /// - Throws: ``FileReader/Failure`` when the file cannot be read.
     public static func read(path: String = defaultPath) throws(FileReader.Failure) -> [MountEntry] {
-        let data = try FileReader.read(path, limit: 32 * 1024 * 1024)
-        return parse(String(decoding: data, as: UTF8.self))
+        parse(bytes: Array(try FileReader.read(path, limit: 32 * 1024 * 1024)))
     }
 
     /// Parses mountinfo text; lines that do not have the expected shape are skipped.
     public static func parse(_ text: String) -> [MountEntry] {
-        text.split(separator: "\n").compactMap(parseLine)
+        parse(bytes: Array(text.utf8))
+    }
+
+    /// Parses mountinfo bytes. Its separators (newline, space, comma) are ASCII, so the lines and
+    /// fields are cut from the bytes; only the fields kept become strings, each decoded as UTF-8
+    /// on its own (invalid bytes read as U+FFFD).
+    static func parse(bytes: [UInt8]) -> [MountEntry] {
+        bytes.split(separator: UInt8(ascii: "\n")).compactMap(parseLine)
     }
 
     /// `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue`
-    static func parseLine(_ line: Substring) -> MountEntry? {
-        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-        guard fields.count >= 9, let separator = fields[6...].firstIndex(of: "-"),
-            separator + 2 < fields.count, let mountID = Int(fields[0]), let parentID = Int(fields[1])
+    static func parseLine(_ line: ArraySlice<UInt8>) -> MountEntry? {
+        let fields = line.split(separator: UInt8(ascii: " "))
+        guard fields.count >= 9,
+            let separator = fields[6...].firstIndex(where: { $0.count == 1 && $0.first == UInt8(ascii: "-") }),
+            separator + 2 < fields.count, let mountID = Int(text(fields[0])), let parentID = Int(text(fields[1]))
         else { return nil }
-        let superOptions = separator + 3 < fields.count ? fields[separator + 3] : ""
+        let superOptions = separator + 3 < fields.count ? fields[separator + 3] : []
         return MountEntry(
             mountID: mountID,
             parentID: parentID,
             root: unescape(fields[3]),
             mountPoint: unescape(fields[4]),
-            mountOptions: fields[5].split(separator: ",").map(String.init),
+            mountOptions: options(fields[5]),
             fstype: unescape(fields[separator + 1]),
             source: unescape(fields[separator + 2]),
-            superOptions: superOptions.split(separator: ",").map(String.init)
+            superOptions: options(superOptions)
         )
+    }
+
+    private static func text(_ field: ArraySlice<UInt8>) -> String {
+        String(decoding: field, as: UTF8.self)
+    }
+
+    private static func options(_ field: ArraySlice<UInt8>) -> [String] {
+        field.split(separator: UInt8(ascii: ",")).map(text)
     }
 
     /// Decodes the kernel's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134` backslash).
     public static func unescape(_ field: Substring) -> String {
-        guard field.contains("\\") else { return String(field) }
+        unescape(ArraySlice(field.utf8))
+    }
+
+    static func unescape(_ raw: ArraySlice<UInt8>) -> String {
+        guard raw.contains(UInt8(ascii: "\\")) else { return text(raw) }
         var bytes: [UInt8] = []
-        let raw = Array(field.utf8)
-        var index = 0
-        while index < raw.count {
+        bytes.reserveCapacity(raw.count)
+        var index = raw.startIndex
+        while index < raw.endIndex {
             if raw[index] == UInt8(ascii: "\\"), let value = octal(raw, at: index + 1) {
                 bytes.append(value)
                 index += 4
@@ -88,8 +107,8 @@ public enum MountTable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private static func octal(_ raw: [UInt8], at start: Int) -> UInt8? {
-        guard start + 3 <= raw.count else { return nil }
+    private static func octal(_ raw: ArraySlice<UInt8>, at start: Int) -> UInt8? {
+        guard start + 3 <= raw.endIndex else { return nil }
         var value: UInt32 = 0
         for byte in raw[start..<start + 3] {
             guard (48...55).contains(byte) else { return nil }

@@ -115,13 +115,15 @@ public struct SystemCheck: HostCheck {
         (try? FileReader.read("\(procRoot)/\(name)", limit: 1024 * 1024)).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// `MemTotal:  16318452 kB` lines, in bytes.
+    /// `MemTotal:  16318452 kB` lines, in bytes (a `kB` value too large for 64 bits reads as
+    /// `Int64.max`). Cut from the UTF-8 bytes: every separator is ASCII.
     static func meminfo(_ text: String) -> [String: Int64] {
         var values: [String: Int64] = [:]
-        for line in text.split(separator: "\n") {
-            let parts = line.split(whereSeparator: { $0 == ":" || $0 == " " })
-            guard parts.count >= 2, let number = Int64(parts[1]) else { continue }
-            values[String(parts[0])] = parts.count >= 3 && parts[2] == "kB" ? number * 1024 : number
+        for line in Array(text.utf8).split(separator: UInt8(ascii: "\n")) {
+            let parts = line.split(whereSeparator: { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: " ") })
+            guard parts.count >= 2, let number = Int64(String(decoding: parts[1], as: UTF8.self)) else { continue }
+            let kilobytes = parts.count >= 3 && parts[2].elementsEqual("kB".utf8)
+            values[String(decoding: parts[0], as: UTF8.self)] = kilobytes ? number.saturatingMultiply(1024) : number
         }
         return values
     }
