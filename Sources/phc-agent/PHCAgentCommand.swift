@@ -9,7 +9,7 @@ import PHCCore
 
 @main
 enum Main {
-    static func main() async {
+    static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         // As the argument parser prints it, without building its command tree (two thirds of the
         // instructions the process ran): packaging scripts and health probes ask this often.
@@ -17,10 +17,18 @@ enum Main {
             print(PHCVersion.summary)
             exit(0)
         }
-        if let run = RunFastPath(arguments) {
-            exit(await PHCAgentCommand.Run.execute(config: run.config, dryRun: run.dryRun, verbose: run.verbose))
+        // The commands run as a task on the concurrency pool and end the process themselves; this
+        // thread only waits. An async `main` would end it in dispatch_main's pthread_exit, which
+        // loads libgcc_s and unwinds the stack on every timer tick. Detached: `main` is on the main
+        // actor, whose queue this thread never drains (nothing here uses it).
+        Task.detached {
+            if let run = RunFastPath(arguments) {
+                exit(await PHCAgentCommand.Run.execute(config: run.config, dryRun: run.dryRun, verbose: run.verbose))
+            }
+            await PHCAgentCommand.main()
+            exit(0)
         }
-        await PHCAgentCommand.main()
+        while true { pause() }
     }
 }
 
