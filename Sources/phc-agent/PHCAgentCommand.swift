@@ -22,8 +22,11 @@ enum Main {
         // loads libgcc_s and unwinds the stack on every timer tick. Detached: `main` is on the main
         // actor, whose queue this thread never drains (nothing here uses it).
         Task.detached {
-            if let run = RunFastPath(arguments) {
-                exit(await PHCAgentCommand.Run.execute(config: run.config, dryRun: run.dryRun, verbose: run.verbose))
+            if let run = PlainCommandLine.agentRun(arguments) {
+                exit(
+                    await PHCAgentCommand.Run.execute(
+                        config: run.options["config"] ?? AgentConfiguration.defaultPath,
+                        dryRun: run.flags.contains("dry-run"), verbose: run.flags.contains("verbose")))
             }
             await PHCAgentCommand.main()
             exit(0)

@@ -25,7 +25,7 @@ extension PHCAgentCommand {
             if status != 0 { throw ExitCode(status) }
         }
 
-        /// The whole command; returns the exit status. Also reached through ``RunFastPath``.
+        /// The whole command; returns the exit status. Also reached without the argument parser (``PlainCommandLine``).
         static func execute(config: String, dryRun: Bool, verbose: Bool) async -> Int32 {
             guard let configuration = ConfigOption.load(config) else { return 1 }
             let logger = ConfigOption.makeLogger(verbose: verbose)
@@ -58,41 +58,11 @@ extension PHCAgentCommand {
     }
 }
 
-/// `phc-agent run [--config FILE] [--dry-run] [--verbose]`, recognised without
-/// swift-argument-parser.
-///
-/// `run` is what the timer starts every minute on every host, and building the
-/// argument parser's command tree (reflection over every subcommand) costs about
-/// 3 ms, a fifth of a whole run. Only the plain forms are recognised here;
-/// anything else, `--help` and every mistake included, goes to the argument
-/// parser, so help and error messages are the same either way.
-struct RunFastPath: Equatable {
-    var config = AgentConfiguration.defaultPath
-    var dryRun = false
-    var verbose = false
-
-    init?(_ arguments: [String]) {
-        guard arguments.first == "run" else { return nil }
-        var seenConfig = false
-        var index = 1
-        while index < arguments.count {
-            let argument = arguments[index]
-            switch argument {
-            case "--dry-run" where !dryRun: dryRun = true
-            case "-v", "--verbose": guard !verbose else { return nil }; verbose = true
-            case "-c", "--config":
-                guard !seenConfig, index + 1 < arguments.count, !arguments[index + 1].hasPrefix("-") else { return nil }
-                config = arguments[index + 1]
-                seenConfig = true
-                index += 1
-            default:
-                guard argument.hasPrefix("--config="), !seenConfig, argument.count > "--config=".count else {
-                    return nil
-                }
-                config = String(argument.dropFirst("--config=".count))
-                seenConfig = true
-            }
-            index += 1
-        }
+extension PlainCommandLine {
+    /// `phc-agent run [--config FILE] [--dry-run] [--verbose]`, the form the timer starts.
+    static func agentRun(_ arguments: [String]) -> PlainCommandLine? {
+        PlainCommandLine(
+            arguments, subcommand: "run", flags: [Name("dry-run"), Name("verbose", short: "v")],
+            options: [Name("config", short: "c")])
     }
 }

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Logging
 import PHCCollector
 import PHCConfig
@@ -9,6 +12,39 @@ import PHCCore
 #endif
 
 @main
+enum Main {
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // As phc-agent does (see its Main): `run`, which the timer starts, without the argument
+        // parser's command tree, and no async main to end this thread in pthread_exit.
+        Task.detached {
+            if let run = PlainCommandLine.collectorRun(arguments) {
+                exit(
+                    await PHCCollectorCommand.Run.execute(
+                        config: run.options["config"] ?? CollectorConfiguration.defaultPath,
+                        verbose: run.flags.contains("verbose"), every: run.options["every"].flatMap(DurationText.parse))
+                )
+            }
+            await PHCCollectorCommand.main()
+            exit(0)
+        }
+        while true { pause() }
+    }
+}
+
+extension PlainCommandLine {
+    /// `phc-collector run [--config FILE] [--verbose] [--every DURATION]` with a valid duration.
+    static func collectorRun(_ arguments: [String]) -> PlainCommandLine? {
+        guard
+            let plain = PlainCommandLine(
+                arguments, subcommand: "run", flags: [Name("verbose", short: "v")],
+                options: [Name("config", short: "c"), Name("every")]),
+            plain.options["every"].map({ DurationText.parse($0) != nil }) ?? true
+        else { return nil }
+        return plain
+    }
+}
+
 struct PHCCollectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phc-collector",
@@ -76,9 +112,22 @@ extension PHCCollectorCommand {
         }
 
         func run() async throws {
-            var configuration = try options.load()
-            let logger = options.makeLogger()
-            let interval = every.flatMap(DurationText.parse)
+            let status = await Self.execute(
+                config: options.config, verbose: options.verbose, every: every.flatMap(DurationText.parse))
+            if status != 0 { throw ExitCode(status) }
+        }
+
+        /// The whole command; returns the exit status. Also reached without the argument parser
+        /// (``PlainCommandLine``).
+        static func execute(config: String, verbose: Bool, every interval: Duration?) async -> Int32 {
+            var configuration: CollectorConfiguration
+            do {
+                configuration = try CollectorConfiguration.load(path: config)
+            } catch {
+                for issue in error.issues { StandardError.error(issue.description) }
+                return 1
+            }
+            let logger = StderrLogHandler.bootstrap(label: "phc-collector", verbose: verbose)
             // The collector's pace is what Watchdog and Alertmanager alerts stay valid for.
             if let interval { configuration.interval = interval }
             let collector = Collector(configuration: configuration, logger: logger)
@@ -97,10 +146,13 @@ extension PHCCollectorCommand {
                                     + (delivery.dropped > 0 ? ", \(delivery.dropped) dropped" : "")
                                 : ""))
                 } catch {
-                    if interval == nil { throw fail(String(describing: error)) }
+                    guard interval != nil else {
+                        StandardError.error("phc-collector: error: \(String(describing: error))")
+                        return 1
+                    }
                     logger.error("pass failed: \(String(describing: error))")
                 }
-                guard let interval else { break }
+                guard let interval else { return 0 }
                 // Between passes, retries are delivered as they fall due.
                 let nextPass = Deadline(after: interval - .nanoseconds(Monotonic.nanoseconds() - started))
                 while !nextPass.hasPassed {
@@ -108,7 +160,7 @@ extension PHCCollectorCommand {
                     let wait =
                         due.map { Duration.seconds(max(0, $0.seconds(since: WallClock.system.now()))) }
                         ?? nextPass.remaining
-                    try await Task.sleep(for: max(.milliseconds(200), min(wait, nextPass.remaining)))
+                    try? await Task.sleep(for: max(.milliseconds(200), min(wait, nextPass.remaining)))
                     if nextPass.hasPassed { break }
                     if let due, due <= WallClock.system.now() { _ = try? await collector.deliver() }
                 }
