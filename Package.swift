@@ -93,7 +93,11 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
-            name: "CLITests", dependencies: ["phc-agent", "phc-collector", "PHCCollector", "PHCCore", "PHCTestSupport"]
+            name: "CLITests",
+            dependencies: [
+                "phc-agent", "phc-collector", "PHCCollector", "PHCCore", "PHCTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
     ]
 )

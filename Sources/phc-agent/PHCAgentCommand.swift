@@ -11,9 +11,7 @@ import PHCCore
 enum Main {
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        // As the argument parser prints it, without building its command tree (two thirds of the
-        // instructions the process ran): packaging scripts and health probes ask this often.
-        if arguments == ["--version"] {
+        if PlainCommandLine.asksVersion(arguments) {
             print(PHCVersion.summary)
             exit(0)
         }

@@ -15,6 +15,10 @@ import PHCCore
 enum Main {
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        if PlainCommandLine.asksVersion(arguments) {
+            print(PHCVersion.summary)
+            exit(0)
+        }
         // As phc-agent does (see its Main): `run`, which the timer starts, without the argument
         // parser's command tree, and no async main to end this thread in pthread_exit.
         Task.detached {

@@ -1,4 +1,6 @@
+import ArgumentParser
 import PHCCore
+import PHCTestSupport
 import Testing
 
 @testable import phc_agent
@@ -41,6 +43,25 @@ struct PlainCommandLineTests {
         // The argument parser says what is wrong with these, as it always did.
         for arguments in [["run", "--every", "soon"], ["run", "--dry-run"], ["report"], ["run", "--every"]] {
             #expect(PlainCommandLine.collectorRun(arguments) == nil, "\(arguments)")
+        }
+    }
+
+    @Test("only a lone --version is answered without the argument parser, and with what the parser would print")
+    func version() {
+        #expect(PlainCommandLine.asksVersion(["--version"]))
+        for arguments in [[], ["--version", "run"], ["run", "--version"], ["-v"], ["--version="], ["version"]] {
+            #expect(!PlainCommandLine.asksVersion(arguments), "\(arguments)")
+        }
+        #expect(PHCAgentCommand.configuration.version == PHCVersion.summary)
+        #expect(PHCCollectorCommand.configuration.version == PHCVersion.summary)
+    }
+
+    @Test("both binaries answer --version with the summary line alone")
+    func versionAnswered() async throws {
+        for binary in ["phc-agent", "phc-collector"] {
+            let result = try await Command.run(Command.built(binary), ["--version"])
+            #expect(
+                result.status == 0 && result.stdout == PHCVersion.summary + "\n" && result.stderr.isEmpty, "\(binary)")
         }
     }
 }

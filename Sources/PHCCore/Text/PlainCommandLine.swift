@@ -19,6 +19,14 @@ public struct PlainCommandLine: Equatable, Sendable {
         }
     }
 
+    /// Whether `arguments` (without the program name) ask for the version alone, `--version`: then
+    /// a binary prints ``PHCVersion/summary`` as the argument parser would, without building its
+    /// command tree (two thirds of the instructions such a process ran). Packaging scripts and
+    /// health probes ask this often.
+    public static func asksVersion(_ arguments: [String]) -> Bool {
+        arguments == ["--version"]
+    }
+
     /// The long names of the flags given.
     public private(set) var flags: Set<String> = []
     /// The options given, by long name.
