@@ -58,9 +58,12 @@ struct InferenceAndHTTPTests {
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
     }
 
+    /// A generous timeout unless a test is about timing out: a loopback answer can wait seconds for a
+    /// loaded 2-core test run, and a request that times out changes the result (a first run without
+    /// `/metrics` remembers no token count, so a stall goes unseen).
     func vllm(
         _ server: LoopbackHTTPServer, model: String = "qwen2.5-7b-armitage", optional: Bool = false,
-        timeout: Duration = .seconds(2)
+        timeout: Duration = .seconds(20)
     ) -> InferenceCheckConfiguration {
         InferenceCheckConfiguration(
             name: "armitage-vllm", url: server.baseURL, kind: .vllm, model: model, optional: optional,
@@ -141,7 +144,7 @@ struct InferenceAndHTTPTests {
             let server = try LoopbackHTTPServer(FakeVLLM.handler(health: behaviour))
             defer { server.stop() }
             let start = Date()
-            let result = await InferenceCheck(vllm(server)).run(in: context()).results[0]
+            let result = await InferenceCheck(vllm(server, timeout: .seconds(2))).run(in: context()).results[0]
             #expect(Date().timeIntervalSince(start) < 60, "a 2 s timeout, not the 120 s drip")
             #expect(result.status == .crit)
             #expect(result.summary.contains("Timeout") || result.summary.contains("timed out"), "\(result.summary)")
@@ -155,8 +158,7 @@ struct InferenceAndHTTPTests {
             request.path == "/v1/models" ? .respond(status: 200, body: huge) : .respond(status: 200, body: "")
         }
         defer { server.stop() }
-        // A generous timeout: this is about the cap, and 5 MB through a loaded 2-core test run can take a while.
-        let result = await InferenceCheck(vllm(server, timeout: .seconds(20))).run(in: context()).results[0]
+        let result = await InferenceCheck(vllm(server)).run(in: context()).results[0]
         #expect(result.status == .crit && result.summary.hasSuffix("response body over 4 MiB"), "\(result.summary)")
     }
 

@@ -192,9 +192,15 @@ struct PublishTests {
         _ = try await fleet.collector(configuration, at: now).run()
         let json = configuration.publishDir + "/fleet.json"
         let first = try Repository.read(json)
+        let alertsBefore = try CollectorStore(path: configuration.database).alerts()
         let later = now + 30
         let (pass, _, _) = try await fleet.collector(configuration, at: later).run()
-        #expect(!pass.changed)
+        // Seen once under a loaded full run, not reproduced since: what changed, should it again.
+        let alertsAfter = try CollectorStore(path: configuration.database).alerts()
+        #expect(
+            !pass.changed,
+            "alerts before: \(alertsBefore.map { ($0.key, $0.state, $0.summary) }), after: \(alertsAfter.map { ($0.key, $0.state, $0.summary) }); first pass at \(now.secondsSinceEpoch)"
+        )
         #expect(try Repository.read(json) == first, "fleet.json kept")
         let prom = try String(contentsOfFile: configuration.publishDir + "/phc.prom", encoding: .utf8)
         #expect(prom.contains("phc_collector_last_pass_timestamp_seconds \(later.secondsSinceEpoch)\n"))
