@@ -10,26 +10,16 @@ import PHCCore
 @main
 enum Main {
     static func main() {
-        let arguments = Array(CommandLine.arguments.dropFirst())
-        if PlainCommandLine.asksVersion(arguments) {
-            print(PHCVersion.summary)
-            exit(0)
-        }
-        // The commands run as a task on the concurrency pool and end the process themselves; this
-        // thread only waits. An async `main` would end it in dispatch_main's pthread_exit, which
-        // loads libgcc_s and unwinds the stack on every timer tick. Detached: `main` is on the main
-        // actor, whose queue this thread never drains (nothing here uses it).
-        Task.detached {
+        CommandMain.start { arguments in
+            // `run`, which the timer starts, without the argument parser's command tree.
             if let run = PlainCommandLine.agentRun(arguments) {
-                exit(
-                    await PHCAgentCommand.Run.execute(
-                        config: run.options["config"] ?? AgentConfiguration.defaultPath,
-                        dryRun: run.flags.contains("dry-run"), verbose: run.flags.contains("verbose")))
+                return await PHCAgentCommand.Run.execute(
+                    config: run.options["config"] ?? AgentConfiguration.defaultPath,
+                    dryRun: run.flags.contains("dry-run"), verbose: run.flags.contains("verbose"))
             }
             await PHCAgentCommand.main()
-            exit(0)
+            return 0
         }
-        while true { pause() }
     }
 }
 

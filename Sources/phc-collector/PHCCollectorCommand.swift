@@ -1,7 +1,4 @@
 import ArgumentParser
-#if canImport(Glibc)
-    import Glibc
-#endif
 import Logging
 import PHCCollector
 import PHCConfig
@@ -14,25 +11,16 @@ import PHCCore
 @main
 enum Main {
     static func main() {
-        let arguments = Array(CommandLine.arguments.dropFirst())
-        if PlainCommandLine.asksVersion(arguments) {
-            print(PHCVersion.summary)
-            exit(0)
-        }
-        // As phc-agent does (see its Main): `run`, which the timer starts, without the argument
-        // parser's command tree, and no async main to end this thread in pthread_exit.
-        Task.detached {
+        CommandMain.start { arguments in
+            // `run`, which the timer starts, without the argument parser's command tree.
             if let run = PlainCommandLine.collectorRun(arguments) {
-                exit(
-                    await PHCCollectorCommand.Run.execute(
-                        config: run.options["config"] ?? CollectorConfiguration.defaultPath,
-                        verbose: run.flags.contains("verbose"), every: run.options["every"].flatMap(DurationText.parse))
-                )
+                return await PHCCollectorCommand.Run.execute(
+                    config: run.options["config"] ?? CollectorConfiguration.defaultPath,
+                    verbose: run.flags.contains("verbose"), every: run.options["every"].flatMap(DurationText.parse))
             }
             await PHCCollectorCommand.main()
-            exit(0)
+            return 0
         }
-        while true { pause() }
     }
 }
 
@@ -73,16 +61,27 @@ struct CollectorOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log debug details to stderr.")
     var verbose = false
 
+    /// Loads the configuration, printing every problem and exiting 1 when it is unusable.
     func load() throws -> CollectorConfiguration {
-        do {
-            return try CollectorConfiguration.load(path: config)
-        } catch {
-            for issue in error.issues { StandardError.error(issue.description) }
-            throw ExitCode.failure
-        }
+        guard let configuration = Self.load(config) else { throw ExitCode.failure }
+        return configuration
     }
 
     func makeLogger() -> Logger {
+        Self.makeLogger(verbose: verbose)
+    }
+
+    /// The configuration at `path`, or nil after printing every problem, one per line.
+    static func load(_ path: String) -> CollectorConfiguration? {
+        do {
+            return try CollectorConfiguration.load(path: path)
+        } catch {
+            for issue in error.issues { StandardError.error(issue.description) }
+            return nil
+        }
+    }
+
+    static func makeLogger(verbose: Bool) -> Logger {
         StderrLogHandler.bootstrap(label: "phc-collector", verbose: verbose)
     }
 }
@@ -124,14 +123,8 @@ extension PHCCollectorCommand {
         /// The whole command; returns the exit status. Also reached without the argument parser
         /// (``PlainCommandLine``).
         static func execute(config: String, verbose: Bool, every interval: Duration?) async -> Int32 {
-            var configuration: CollectorConfiguration
-            do {
-                configuration = try CollectorConfiguration.load(path: config)
-            } catch {
-                for issue in error.issues { StandardError.error(issue.description) }
-                return 1
-            }
-            let logger = StderrLogHandler.bootstrap(label: "phc-collector", verbose: verbose)
+            guard var configuration = CollectorOptions.load(config) else { return 1 }
+            let logger = CollectorOptions.makeLogger(verbose: verbose)
             // The collector's pace is what Watchdog and Alertmanager alerts stay valid for.
             if let interval { configuration.interval = interval }
             let collector = Collector(configuration: configuration, logger: logger)
@@ -150,10 +143,7 @@ extension PHCCollectorCommand {
                                     + (delivery.dropped > 0 ? ", \(delivery.dropped) dropped" : "")
                                 : ""))
                 } catch {
-                    guard interval != nil else {
-                        StandardError.error("phc-collector: error: \(String(describing: error))")
-                        return 1
-                    }
+                    guard interval != nil else { return fail(String(describing: error)).rawValue }
                     logger.error("pass failed: \(String(describing: error))")
                 }
                 guard let interval else { return 0 }
