@@ -102,4 +102,42 @@ struct HistoryTests {
         #expect(hourly.last?.average == 56)
         #expect(try store.count("manifests") == 8)
     }
+
+    @Test("retention goes round the series a slice at a time: old points and rollups of the slice go, the rest stays")
+    func pruneSlices() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try CollectorStore(path: directory.file("collector.sqlite"))
+        for id in 1...5 {
+            try store.database.execute(
+                "INSERT INTO series (id, device, check_id, key) VALUES (\(id), 'd\(id)', 'c', 'k')")
+            for t in [100, 10_000] {
+                try store.database.execute("INSERT INTO points (series, t, value) VALUES (\(id), \(t), 1)")
+                for resolution in [CollectorStore.hour, CollectorStore.day] {
+                    try store.database.execute(
+                        "INSERT INTO rollups (series, resolution, t, min, max, sum, count) VALUES (\(id), \(resolution), \(t), 1, 1, 1, 1)"
+                    )
+                }
+            }
+        }
+        func old(_ table: String) throws -> [Int64] {
+            try store.database.statement("SELECT DISTINCT series FROM \(table) WHERE t < 5000 ORDER BY series").rows([])
+            {
+                $0.int(0)
+            }
+        }
+        // Raw and hourly rows before 5,000 are past retention; daily ones are kept (dailyBefore 0).
+        let slices: [(points: [Int64], cursor: Int64?)] = [([3, 4, 5], 2), ([5], 4), ([], 0), ([], 2)]
+        for (points, cursor) in slices {
+            try store.pruneHistory(rawBefore: 5000, hourlyBefore: 5000, dailyBefore: 0, slice: 2)
+            #expect(try old("points") == points)
+            #expect(try store.historyState("prune_cursor") == cursor)
+        }
+        let hourly = try store.database.statement(
+            "SELECT count(*) FROM rollups WHERE resolution = \(CollectorStore.hour) AND t < 5000"
+        ).rows([]) { $0.int(0) }
+        #expect(hourly == [0])
+        #expect(try store.count("rollups") == 5 * 3, "new hourly and every daily rollup stay")
+        #expect(try store.count("points") == 5, "new points stay")
+    }
 }

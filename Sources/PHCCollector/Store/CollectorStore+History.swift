@@ -228,19 +228,24 @@ extension CollectorStore {
     /// at most `slice` old manifests, check changes and availability rows: bounded work per pass.
     func pruneHistory(rawBefore: Int64, hourlyBefore: Int64, dailyBefore: Int64, slice: Int = 2_000) throws {
         let cursor = try historyState("prune_cursor") ?? 0
-        let ids = try database.statement("SELECT id FROM series WHERE id > ? ORDER BY id LIMIT ?").rows([
-            .int(cursor), .int(Int64(slice)),
-        ]) { $0.int(0) }
-        for id in ids {
-            try database.statement("DELETE FROM points WHERE series = ? AND t < ?").run([.int(id), .int(rawBefore)])
-            try database.statement("DELETE FROM rollups WHERE series = ? AND resolution = ? AND t < ?").run([
-                .int(id), .int(Self.hour), .int(hourlyBefore),
+        let (count, last) =
+            try database.statement(
+                "SELECT count(*), max(id) FROM (SELECT id FROM series WHERE id > ? ORDER BY id LIMIT ?)"
+            ).rows([.int(cursor), .int(Int64(slice))]) { ($0.int(0), $0.optionalInt(1)) }.first ?? (0, nil)
+        if let last {
+            // One statement per table for the whole slice, each series' old rows found by its key
+            // (a statement per series was 6,000 statements a pass, most deleting nothing).
+            let inSlice = "series IN (SELECT id FROM series WHERE id > ? AND id <= ?)"
+            try database.statement("DELETE FROM points WHERE \(inSlice) AND t < ?").run([
+                .int(cursor), .int(last), .int(rawBefore),
             ])
-            try database.statement("DELETE FROM rollups WHERE series = ? AND resolution = ? AND t < ?").run([
-                .int(id), .int(Self.day), .int(dailyBefore),
-            ])
+            for (resolution, before) in [(Self.hour, hourlyBefore), (Self.day, dailyBefore)] {
+                try database.statement("DELETE FROM rollups WHERE \(inSlice) AND resolution = ? AND t < ?").run([
+                    .int(cursor), .int(last), .int(resolution), .int(before),
+                ])
+            }
         }
-        try setHistoryState("prune_cursor", ids.count < slice ? 0 : (ids.last ?? 0))
+        try setHistoryState("prune_cursor", count < slice ? 0 : (last ?? 0))
         let limit = Int64(slice * 10)
         try database.statement(
             """
