@@ -15,14 +15,23 @@ enum DeviceSilence {
     static func reason(
         of record: DeviceRecord?, configured: DeviceConfiguration?, now: Int64, defaultSilentAfter: Duration?
     ) -> String? {
-        guard let record, let issued = record.issuedAt else {
+        reason(
+            issuedAt: record?.issuedAt, expiresAt: record?.expiresAt, configured: configured, now: now,
+            defaultSilentAfter: defaultSilentAfter)
+    }
+
+    /// The same, from the last accepted evidence's times (nil: none accepted).
+    static func reason(
+        issuedAt: Int64?, expiresAt: Int64?, configured: DeviceConfiguration?, now: Int64, defaultSilentAfter: Duration?
+    ) -> String? {
+        guard let issued = issuedAt else {
             return configured == nil ? nil : "never seen"
         }
         let limit = (configured?.silentAfter ?? defaultSilentAfter).map { $0.milliseconds / 1000 }
         let deadline: Int64
         if let limit {
             deadline = issued.saturatingAdd(limit)
-        } else if let expires = record.expiresAt {
+        } else if let expires = expiresAt {
             deadline = expires
         } else {
             deadline = issued.saturatingAdd(legacyAfterSeconds)
