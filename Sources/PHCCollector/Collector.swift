@@ -104,7 +104,7 @@ public struct Collector: Sendable {
         // The folders are listed (the file system only) while the records are read (the database only).
         let (devicesDir, publishDir) = (configuration.devicesDir, configuration.publishDir)
         var loading: Int64 = 0
-        let (listed, known) = try Parallel.pair({
+        let (listed, summaries) = try Parallel.pair({
             Result { () throws(DeviceScanner.Failure) in
                 let started = Monotonic.nanoseconds()
                 return (try DeviceScanner.scan(devicesDir, skipping: publishDir), Monotonic.millisecondsSince(started))
@@ -112,7 +112,7 @@ public struct Collector: Sendable {
         }) {
             let started = Monotonic.nanoseconds()
             defer { loading = Monotonic.millisecondsSince(started) }
-            return try store.devices()
+            return try store.deviceSummaries()
         }
         // Taken out of the result, so that the pass's own names hold the only references (let go at the end).
         let (folders, listing): ([DeviceFolder], Int64)
@@ -121,7 +121,8 @@ public struct Collector: Sendable {
         case .failure(let failure): throw failure
         }
         logger.debug(
-            "loaded \(known.count) records in \(loading) ms while listing \(folders.count) folders in \(listing) ms")
+            "loaded \(summaries.count) records in \(loading) ms while listing \(folders.count) folders in \(listing) ms"
+        )
         let root = DeviceScanner.realPath(configuration.devicesDir) ?? configuration.devicesDir
 
         // 1. What changed since the last pass: only that is read and verified. Each folder is looked at
@@ -129,7 +130,7 @@ public struct Collector: Sendable {
         // where a file problem stands, the backlogs are listed (the file system only).
         let legacyDevices = Set(configuration.devices.filter { $0.value.legacy == true }.keys)
         let steps = Parallel.map(folders) { folder -> FolderStep in
-            let record = known[folder.name]
+            let record = summaries[folder.name]
             let changed = folder.manifestChanged(since: record)
             guard folder.problem == nil else { return .plan(listing: nil) }
             if let health = folder.healthDir, changed || record?.fileProblem != nil {
@@ -150,7 +151,7 @@ public struct Collector: Sendable {
                 continue
             }
             let folder = folders[index]
-            let record = known[folder.name]
+            let record = summaries[folder.name]
             let work = try plan(folder, record: record, root: root, store: store, listing: listing)
             if folder.manifest != nil && work.manifest == nil && folder.problem == nil { unchanged += 1 }
             // A device with nothing to read, no problem and the same folder name: the ledger would
@@ -158,6 +159,11 @@ public struct Collector: Sendable {
             if let record, work.isQuiet, record.displayName == folder.displayName { continue }
             works.append(work)
         }
+        // The ledger compares a new manifest with the last one: the records of the devices read get
+        // their bodies.
+        var withBodies = consume summaries
+        try store.loadBodies(of: works.map(\.folder.name), into: &withBodies)
+        let known = consume withBodies
         logger.debug(
             "scanned \(folders.count) folders, \(works.filter { !$0.isEmpty }.count) to read, \(folders.count - works.count) quiet (\(Monotonic.millisecondsSince(started)) ms)"
         )

@@ -1,5 +1,6 @@
 import Foundation
 import PHCCore
+import PHCTestSupport
 import Testing
 
 @testable import PHCCollector
@@ -22,6 +23,52 @@ struct DeviceRecordTests {
         // Written by another encoder, keys in another order, a field more: the same checks.
         let other = #"[{"summary":"fine","extra":[1,{"a":null}],"status":"ok","id":"system"}]"#
         #expect(DeviceRecord.decode(other) == [CheckSummary(id: "system", status: .ok, summary: "fine")])
+    }
+
+    @Test("records without their bodies: the rest as stored, bodies loaded for the names asked, a save keeps them")
+    func summariesAndBodies() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try CollectorStore(path: directory.file("collector.sqlite"))
+        var whole: [DeviceRecord] = []
+        for name in ["armitage", "motoko", "wintermute"] {
+            var record = DeviceRecord(name: name, displayName: name.uppercased(), trust: .signed, lastSequence: 7)
+            record.payloadDigest = "digest-\(name)"
+            record.keyID = "key-\(name)"
+            record.checks = [CheckSummary(id: "gpu:0", status: .warn, summary: "\(name) hot")]
+            record.latestValues = [SeriesValue(check: "gpu:0", key: "temperature_c", value: 84)]
+            record.manifestSignature = "1:2:3.4"
+            record.lastSeen = 1_800_000_000
+            record.fileProblem = FileProblem(path: "/p", kind: .unreadable, reason: "r", signature: "s")
+            whole.append(record)
+        }
+        try store.save(whole)
+        let stored = try store.devices()
+        #expect(stored["motoko"] == whole[1])
+
+        var summaries = try store.deviceSummaries()
+        for record in whole {
+            var expected = record
+            (expected.payloadDigest, expected.keyID, expected.checksJSON, expected.latestValuesText) = (
+                nil, nil, "[]", ""
+            )
+            expected.hasBody = false
+            #expect(summaries[record.name] == expected)
+        }
+        try store.loadBodies(of: ["motoko", "nobody"], into: &summaries)
+        #expect(summaries["motoko"] == whole[1], "loaded whole")
+        #expect(summaries["armitage"]?.hasBody == false && summaries["nobody"] == nil)
+
+        // A record saved without its body changes what it says and leaves the stored body as it was.
+        var light = try #require(summaries["armitage"])
+        light.lastSequence = 8
+        light.problemsJSON = "[]"
+        try store.save([light, try #require(summaries["motoko"])])
+        let after = try store.devices()
+        #expect(after["armitage"]?.lastSequence == 8 && after["armitage"]?.problems == [])
+        #expect(after["armitage"]?.checks == whole[0].checks && after["armitage"]?.payloadDigest == "digest-armitage")
+        #expect(after["armitage"]?.latestValues == whole[0].latestValues && after["armitage"]?.keyID == "key-armitage")
+        #expect(after["motoko"] == whole[1])
     }
 
     @Test(

@@ -29,74 +29,124 @@ final class CollectorStore {
 
     // MARK: Devices
 
-    private static let deviceColumns = """
-        name, display_name, trust, last_sequence, payload_digest, issued_at, expires_at, interval_s, status, checks, \
-        keyid, agent_version, last_seen, manifest_signature, rejection, rejection_kind, skew_s, problems, \
-        file_problem_path, file_problem_kind, file_problem_reason, file_problem_signature, latest_values
-        """
+    /// A device's columns, the record's body (what only reading a new manifest needs) last.
+    private static let deviceColumns: [(name: String, inBody: Bool, value: @Sendable (DeviceRecord) -> SQLValue)] = [
+        ("name", false, { .text($0.name) }),
+        ("display_name", false, { .text($0.displayName) }),
+        ("trust", false, { .text($0.trust.rawValue) }),
+        ("last_sequence", false, { .optional($0.lastSequence) }),
+        ("issued_at", false, { .optional($0.issuedAt) }),
+        ("expires_at", false, { .optional($0.expiresAt) }),
+        ("interval_s", false, { .optional($0.intervalS) }),
+        ("status", false, { .optional($0.status?.rawValue) }),
+        ("problems", false, { .text($0.problemsJSON) }),
+        ("agent_version", false, { .optional($0.agentVersion) }),
+        ("last_seen", false, { .optional($0.lastSeen) }),
+        ("manifest_signature", false, { .optional($0.manifestSignature) }),
+        ("rejection", false, { .optional($0.rejection.map(capped)) }),
+        ("rejection_kind", false, { .optional($0.rejectionKind?.rawValue) }),
+        ("skew_s", false, { .int($0.skewSeconds) }),
+        ("file_problem_path", false, { .optional($0.fileProblem?.path) }),
+        ("file_problem_kind", false, { .optional($0.fileProblem?.kind.rawValue) }),
+        ("file_problem_reason", false, { .optional($0.fileProblem.map { capped($0.reason) }) }),
+        ("file_problem_signature", false, { .optional($0.fileProblem?.signature) }),
+        ("payload_digest", true, { .optional($0.payloadDigest) }),
+        ("checks", true, { .text($0.checksJSON) }),
+        ("keyid", true, { .optional($0.keyID) }),
+        ("latest_values", true, { .text($0.latestValuesText) }),
+    ]
+    private static let summaryColumns = deviceColumns.filter { !$0.inBody }.map(\.name).joined(separator: ", ")
+    private static let bodyColumns = deviceColumns.filter(\.inBody).map(\.name).joined(separator: ", ")
 
+    /// Every device's record, whole.
     func devices() throws -> [String: DeviceRecord] {
+        try records(withBodies: true)
+    }
+
+    /// Every device's record without its body (``DeviceRecord/hasBody`` false): what a pass needs of
+    /// every device, the bodies of the few it reads files of being loaded by ``loadBodies(of:into:)``.
+    func deviceSummaries() throws -> [String: DeviceRecord] {
+        try records(withBodies: false)
+    }
+
+    private func records(withBodies: Bool) throws -> [String: DeviceRecord] {
         // Straight into the dictionary: an array of records first was a copy of each one.
         var byName: [String: DeviceRecord] = [:]
         byName.reserveCapacity(
             Int(try database.statement("SELECT count(*) FROM devices").rows([]) { $0.int(0) }.first ?? 0))
-        try database.statement("SELECT \(Self.deviceColumns) FROM devices").each([]) { row in
+        let columns = withBodies ? Self.summaryColumns + ", " + Self.bodyColumns : Self.summaryColumns
+        try database.statement("SELECT \(columns) FROM devices").each([]) { row in
             let name = row.text(0)
             guard byName[name] == nil else { return }
             var record = DeviceRecord(
                 name: name, displayName: row.text(1), trust: DeviceTrust(rawValue: row.text(2)) ?? .unknown,
-                lastSequence: row.optionalInt(3), payloadDigest: row.optionalText(4), issuedAt: row.optionalInt(5),
-                expiresAt: row.optionalInt(6), intervalS: row.optionalInt(7),
-                status: row.optionalText(8).flatMap(CheckStatus.init(rawValue:)), checksJSON: row.text(9),
-                problemsJSON: row.text(17), keyID: row.optionalText(10), agentVersion: row.optionalText(11),
-                lastSeen: row.optionalInt(12), manifestSignature: row.optionalText(13), rejection: row.optionalText(14),
-                rejectionKind: row.optionalText(15).map { RejectionKind(rawValue: $0) ?? .unreadable },
-                skewSeconds: row.int(16))
-            if let path = row.optionalText(18), let reason = row.optionalText(20) {
+                lastSequence: row.optionalInt(3), issuedAt: row.optionalInt(4), expiresAt: row.optionalInt(5),
+                intervalS: row.optionalInt(6), status: row.optionalText(7).flatMap(CheckStatus.init(rawValue:)),
+                problemsJSON: row.text(8), agentVersion: row.optionalText(9), lastSeen: row.optionalInt(10),
+                manifestSignature: row.optionalText(11), rejection: row.optionalText(12),
+                rejectionKind: row.optionalText(13).map { RejectionKind(rawValue: $0) ?? .unreadable },
+                skewSeconds: row.int(14))
+            if let path = row.optionalText(15), let reason = row.optionalText(17) {
                 record.fileProblem = FileProblem(
-                    path: path, kind: row.optionalText(19).flatMap(RejectionKind.init(rawValue:)) ?? .unreadable,
-                    reason: reason, signature: row.text(21))
+                    path: path, kind: row.optionalText(16).flatMap(RejectionKind.init(rawValue:)) ?? .unreadable,
+                    reason: reason, signature: row.text(18))
             }
-            record.latestValuesText = row.text(22)
+            if withBodies {
+                Self.fillBody(&record, from: row, at: 19)
+            } else {
+                record.hasBody = false
+            }
             byName[name] = record
         }
         return byName
+    }
+
+    /// The bodies of the named devices' records (those in `records` without one), in one query.
+    func loadBodies(of names: [String], into records: inout [String: DeviceRecord]) throws {
+        let wanted = names.filter { records[$0]?.hasBody == false }
+        guard !wanted.isEmpty else { return }
+        var list = JSONWriter(capacity: 16 * wanted.count)
+        list.array { list in for name in wanted { list.string(name) } }
+        try database.statement(
+            "SELECT name, \(Self.bodyColumns) FROM devices WHERE name IN (SELECT value FROM json_each(?))"
+        ).each([.text(String(decoding: list.bytes, as: UTF8.self))]) { row in
+            let name = row.text(0)
+            guard records[name]?.hasBody == false else { return }
+            Self.fillBody(&records[name]!, from: row, at: 1)
+        }
+    }
+
+    /// The body columns, in ``deviceColumns``' order, from column `first` on.
+    private static func fillBody(_ record: inout DeviceRecord, from row: Statement.Row, at first: Int32) {
+        record.payloadDigest = row.optionalText(first)
+        record.checksJSON = row.text(first + 1)
+        record.keyID = row.optionalText(first + 2)
+        record.latestValuesText = row.text(first + 3)
+        record.hasBody = true
     }
 
     func save(_ device: DeviceRecord) throws {
         try save([device])
     }
 
-    /// Saves records, new or known, in bulk (a first pass saves every device).
+    /// Saves records, new or known, in bulk (a first pass saves every device). A record without its
+    /// body leaves the stored body as it is.
     func save(_ devices: [DeviceRecord]) throws {
+        guard devices.contains(where: { !$0.hasBody }) else { return try save(devices, columns: Self.deviceColumns) }
+        try save(devices.filter(\.hasBody), columns: Self.deviceColumns)
+        try save(devices.filter { !$0.hasBody }, columns: Self.deviceColumns.filter { !$0.inBody })
+    }
+
+    private func save(
+        _ devices: [DeviceRecord], columns: [(name: String, inBody: Bool, value: @Sendable (DeviceRecord) -> SQLValue)]
+    ) throws {
+        guard !devices.isEmpty else { return }
         try database.insert(
-            "INSERT INTO devices (\(Self.deviceColumns))", columns: 23, rows: devices,
-            tail: """
-                ON CONFLICT(name) DO UPDATE SET display_name=excluded.display_name, trust=excluded.trust,
-                last_sequence=excluded.last_sequence, payload_digest=excluded.payload_digest,
-                issued_at=excluded.issued_at, expires_at=excluded.expires_at, interval_s=excluded.interval_s,
-                status=excluded.status, checks=excluded.checks, keyid=excluded.keyid,
-                agent_version=excluded.agent_version, last_seen=excluded.last_seen,
-                manifest_signature=excluded.manifest_signature, rejection=excluded.rejection,
-                rejection_kind=excluded.rejection_kind, skew_s=excluded.skew_s, problems=excluded.problems,
-                file_problem_path=excluded.file_problem_path, file_problem_kind=excluded.file_problem_kind,
-                file_problem_reason=excluded.file_problem_reason,
-                file_problem_signature=excluded.file_problem_signature, latest_values=excluded.latest_values
-                """
-        ) { device in
-            [
-                .text(device.name), .text(device.displayName), .text(device.trust.rawValue),
-                .optional(device.lastSequence), .optional(device.payloadDigest), .optional(device.issuedAt),
-                .optional(device.expiresAt), .optional(device.intervalS), .optional(device.status?.rawValue),
-                .text(device.checksJSON), .optional(device.keyID), .optional(device.agentVersion),
-                .optional(device.lastSeen), .optional(device.manifestSignature),
-                .optional(device.rejection.map(Self.capped)), .optional(device.rejectionKind?.rawValue),
-                .int(device.skewSeconds), .text(device.problemsJSON), .optional(device.fileProblem?.path),
-                .optional(device.fileProblem?.kind.rawValue),
-                .optional(device.fileProblem.map { Self.capped($0.reason) }),
-                .optional(device.fileProblem?.signature), .text(device.latestValuesText),
-            ]
-        }
+            "INSERT INTO devices (\(columns.map(\.name).joined(separator: ", ")))", columns: columns.count,
+            rows: devices,
+            tail: "ON CONFLICT(name) DO UPDATE SET "
+                + columns.dropFirst().map { "\($0.name)=excluded.\($0.name)" }.joined(separator: ", ")
+        ) { device in columns.map { $0.value(device) } }
     }
 
     /// Forgets a device's sequence baseline (`phc-collector trust reset`): the next manifest that

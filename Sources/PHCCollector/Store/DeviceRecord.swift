@@ -88,6 +88,11 @@ struct DeviceRecord: Equatable, Sendable {
     var fileProblem: FileProblem?
     /// The last accepted manifest's series values, `check␟key␟value` lines (read by publishing only).
     var latestValuesText = ""
+    /// Whether the record's body (``payloadDigest``, ``checksJSON``, ``keyID``, ``latestValuesText``:
+    /// what only reading a new manifest needs) was loaded. A pass loads every device's record without
+    /// it, and the bodies of the devices it reads files of; saving a record without its body keeps
+    /// the stored one.
+    var hasBody = true
 
     var latestValues: [SeriesValue] {
         get { Self.parseValues(latestValuesText) }
