@@ -31,8 +31,9 @@ public struct PassSummary: Sendable, Equatable {
 enum FolderStep: Sendable {
     /// Nothing to read and nothing to say (most folders of most passes): not even planned.
     case quiet
-    /// Planned, with the backlogs listed beside a changed manifest (or a standing file problem).
-    case plan(listing: (files: [FileRef], problems: [ScanProblem])?)
+    /// Planned, as a full look at the folder finds it, with the backlogs listed beside a changed
+    /// manifest (or a standing file problem).
+    case plan(DeviceFolder, listing: (files: [FileRef], problems: [ScanProblem])?)
 }
 
 /// One collector pass: read every device's manifest (and backlog, and legacy
@@ -129,28 +130,27 @@ public struct Collector: Sendable {
         // on all cores: most are quiet (nothing to read, nothing to say); beside a changed manifest, or
         // where a file problem stands, the backlogs are listed (the file system only).
         let legacyDevices = Set(configuration.devices.filter { $0.value.legacy == true }.keys)
-        let steps = Parallel.map(folders) { folder -> FolderStep in
-            let record = summaries[folder.name]
-            let changed = folder.manifestChanged(since: record)
-            guard folder.problem == nil else { return .plan(listing: nil) }
-            if let health = folder.healthDir, changed || record?.fileProblem != nil {
-                return .plan(listing: DeviceScanner.backlogs(in: health, root: root))
+        let steps = Parallel.map(folders) { found -> FolderStep in
+            // Read in place: most folders are quiet, and a copy of each record was a tenth of such a pass.
+            let index = summaries.index(forKey: found.name)
+            if let index, summaries.values[index].isQuiet(found), !legacyDevices.contains(found.name) {
+                return .quiet
             }
-            // What plan() would find nothing to read in, and the ledger nothing to change: the same
-            // manifest, no legacy files to look at, the same folder name.
-            guard let record, folder.manifest != nil, !changed, record.displayName == folder.displayName,
-                !legacyDevices.contains(folder.name)
-            else { return .plan(listing: nil) }
-            return .quiet
+            let record = index.map { summaries.values[$0] }
+            let folder = DeviceScanner.settled(found, root: root)
+            guard folder.problem == nil else { return .plan(folder, listing: nil) }
+            if let health = folder.healthDir, folder.manifestChanged(since: record) || record?.fileProblem != nil {
+                return .plan(folder, listing: DeviceScanner.backlogs(in: health, root: root))
+            }
+            return .plan(folder, listing: nil)
         }
         var works: [DeviceWork] = []
         var unchanged = 0
-        for index in folders.indices {
-            guard case .plan(let listing) = steps[index] else {
+        for step in steps {
+            guard case .plan(let folder, let listing) = step else {
                 unchanged += 1
                 continue
             }
-            let folder = folders[index]
             let record = summaries[folder.name]
             let work = try plan(folder, record: record, root: root, store: store, listing: listing)
             if folder.manifest != nil && work.manifest == nil && folder.problem == nil { unchanged += 1 }

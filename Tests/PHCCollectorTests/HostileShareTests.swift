@@ -194,6 +194,42 @@ struct HostileShareTests {
         #expect(!(try store.alerts()).contains { $0.name == .manifestReplay })
     }
 
+    @Test(
+        "a _health that is a symlink is followed inside devices_dir and refused out of it, also when it replaces a folder"
+    )
+    func symlinkedHealth() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        // inside: its _health is a link to another folder of the share; outside: to a folder beside it.
+        try fleet.publish("inside", folder: "_stash/inside")
+        try fleet.directory.folder("devices/inside")
+        try FileManager.default.createSymbolicLink(
+            atPath: fleet.devicesDir + "/inside/_health",
+            withDestinationPath: fleet.devicesDir + "/_stash/inside/_health")
+        try fleet.publish("moved")
+        let configuration = try fleet.configuration()
+        let first = try fleet.collector(configuration).pass()
+        #expect(first.accepted == 2 && first.rejected == 0)
+        let quiet = try fleet.collector(configuration).pass()
+        #expect(quiet.accepted == 0 && quiet.unchanged == 2, "a followed _health is as quiet as a folder")
+
+        // moved's _health becomes a link out of devices_dir, with a new manifest behind it: refused
+        // at once, whatever the pass before it knew.
+        let outside = fleet.directory.file("outside")
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: fleet.devicesDir + "/moved/_health", toPath: outside + "/_health")
+        try FileManager.default.createSymbolicLink(
+            atPath: fleet.devicesDir + "/moved/_health", withDestinationPath: outside + "/_health")
+        try AtomicFile.write(try fleet.envelope("moved") + [0x0A], to: outside + "/_health/manifest.json")
+        let swapped = try fleet.collector(configuration).pass()
+        #expect(swapped.accepted == 0 && swapped.rejected == 1)
+        let devices = try fleet.store(configuration).devices()
+        #expect(devices["moved"]?.rejectionKind == .refused)
+        #expect(devices["moved"]?.rejection?.contains("_health is a symbolic link leading out of devices_dir") == true)
+        #expect(devices["moved"]?.lastSequence == 1, "nothing behind the link was read")
+        #expect(devices["inside"]?.lastSequence == 1 && devices["inside"]?.rejection == nil)
+    }
+
     @Test("trust reset: a device that restarted at 1, or signed the largest sequence, can be given a new baseline")
     func sequenceReset() throws {
         let fleet = try FleetFixture()

@@ -38,6 +38,11 @@ struct DeviceFolder: Equatable, Sendable {
     var problem: String?
     var healthDir: String?
     var manifest: FileRef?
+    /// The manifest was found with one `stat` through `_health`, which was not looked at
+    /// itself (it may be a symlink): enough to tell that the manifest is the file already
+    /// examined, so that there is nothing to read, and nothing more. ``DeviceScanner/settled(_:root:)``
+    /// looks at the rest before anything of the folder is used.
+    var provisional = false
 
     /// Whether there is a manifest other than the one `record` last examined: only then is it read.
     func manifestChanged(since record: DeviceRecord?) -> Bool {
@@ -75,47 +80,84 @@ enum DeviceScanner {
         let skipped = publishDir.flatMap(realPath).flatMap { path in
             path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : nil
         }
-        // One entry per device name (its lower-case spelling), and all its spellings where there
-        // are several. A folder's entries have distinct names.
-        var entries: [(entry: String, name: String, type: UInt8)] = []
-        var index: [String: Int] = [:]
-        var spellings: [String: [(entry: String, type: UInt8)]] = [:]
-        entries.reserveCapacity(listed.count)
-        index.reserveCapacity(listed.count)
+        // Sorted by device name (its lower-case spelling), so that the spellings of one name are
+        // neighbours: a name listed once is the usual case.
+        var candidates: [(entry: String, name: String, type: UInt8)] = []
+        candidates.reserveCapacity(listed.count)
         for (entry, type) in listed where !entry.hasPrefix(".") && !entry.hasPrefix("_") && entry != skipped {
-            let name = entry.lowercased()
-            if let first = index[name] {
-                spellings[name, default: [(entries[first].entry, entries[first].type)]].append((entry, type))
-            } else {
-                index[name] = entries.count
-                entries.append((entry, name, type))
-            }
+            let plain = !entry.utf8.contains { $0 >= 0x80 || (0x41...0x5A).contains($0) }
+            candidates.append((entry, plain ? entry : entry.lowercased(), type))
         }
+        candidates.sort { $0.name < $1.name }
+        var entries: [(entry: String, name: String, type: UInt8)] = []
         var folders: [DeviceFolder] = []
-        var refused: Set<String> = []
-        for (name, spelled) in spellings {
-            if let lower = spelled.first(where: { $0.entry == name }) {
-                entries[index[name]!] = (lower.entry, name, lower.type)
+        entries.reserveCapacity(candidates.count)
+        var next = candidates.startIndex
+        while next < candidates.endIndex {
+            let first = candidates[next]
+            var end = next + 1
+            while end < candidates.endIndex && candidates[end].name == first.name { end += 1 }
+            defer { next = end }
+            guard end - next > 1 else {
+                entries.append(first)
+                continue
+            }
+            let spelled = candidates[next..<end]
+            if let lower = spelled.first(where: { $0.entry == $0.name }) {
+                entries.append(lower)
             } else {
                 let sorted = spelled.map(\.entry).sorted()
                 folders.append(
                     DeviceFolder(
-                        name: name, displayName: name, path: root + "/" + sorted[0],
+                        name: first.name, displayName: first.name, path: root + "/" + sorted[0],
                         problem:
                             "folders \(sorted.map(InertText.terminal).joined(separator: ", ")) differ only in case; "
-                            + "rename all but one (to \(name))"))
-                refused.insert(name)
+                            + "rename all but one (to \(first.name))"))
             }
         }
-        if !refused.isEmpty { entries.removeAll { refused.contains($0.name) } }
-        // Sorted before they are inspected, in order: only folders refused for their spellings are
-        // merged in afterwards.
-        entries.sort { $0.name < $1.name }
-        // A few system calls per folder: on all cores, for fleets of thousands.
-        let inspected = Parallel.map(entries) { inspect($0.entry, lowercased: $0.name, root: root, type: $0.type) }
-            .compactMap { $0 }
+        candidates = []
+        // A system call or a few per folder: on all cores, for fleets of thousands.
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { if rootFD >= 0 { close(rootFD) } }
+        let inspected = Parallel.map(entries) { listed in
+            glance(listed.entry, lowercased: listed.name, root: root, rootFD: rootFD, type: listed.type)
+                ?? inspect(listed.entry, lowercased: listed.name, root: root, type: listed.type)
+        }
+        .compactMap { $0 }
         guard !folders.isEmpty else { return inspected }
         return (inspected + folders).sorted { $0.name < $1.name }
+    }
+
+    /// The usual folder, with one `stat`: a folder (as listed) with a device name and a regular
+    /// `_health/manifest.json`, looked up relative to the devices folder. Provisional: nil for
+    /// anything else, which ``inspect(_:lowercased:root:type:)`` looks at in full.
+    private static func glance(_ entryName: String, lowercased name: String, root: String, rootFD: Int32, type: UInt8)
+        -> DeviceFolder?
+    {
+        guard rootFD >= 0, Int32(type) == Int32(DT_DIR), DeviceName.isValid(name) else { return nil }
+        var info = stat()
+        guard fstatat(rootFD, entryName + "/_health/manifest.json", &info, AT_SYMLINK_NOFOLLOW) == 0,
+            info.st_mode & S_IFMT == S_IFREG
+        else { return nil }
+        let path = root + "/" + entryName
+        var folder = DeviceFolder(
+            name: name, displayName: entryName, path: path, healthDir: path + "/_health",
+            manifest: reference(path + "/_health/manifest.json", info))
+        folder.provisional = true
+        return folder
+    }
+
+    /// `folder` as a full look at it finds it: a provisional folder's `_health` is looked at (one
+    /// `lstat`; a folder after all, and the manifest found stands), or the folder inspected again.
+    static func settled(_ folder: DeviceFolder, root: String) -> DeviceFolder {
+        guard folder.provisional else { return folder }
+        var settled = folder
+        settled.provisional = false
+        let healthKind = fileKind(folder.path + "/_health")
+        guard healthKind != .directory else { return settled }
+        (settled.healthDir, settled.manifest) = (nil, nil)
+        lookInHealth(&settled, kind: healthKind, root: root)
+        return settled
     }
 
     /// One candidate folder; nil when it is not a device folder at all (a plain file, a user's
@@ -151,17 +193,23 @@ enum DeviceScanner {
             folder.problem = "folder name '\(folder.displayName)' is not a device name (\(DeviceName.rule))"
             return folder
         }
-        if let healthKind {
-            guard let healthPath = followInside(health, isLink: healthKind == .symlink, root: root) else {
-                folder.problem = leadsOut(health)
-                return folder
-            }
-            if (healthKind == .symlink ? fileKind(healthPath) : healthKind) == .directory {
-                folder.healthDir = healthPath
-                folder.manifest = file(healthPath + "/manifest.json", root: root, problem: &folder.problem)
-            }
-        }
+        lookInHealth(&folder, kind: healthKind, root: root)
         return folder
+    }
+
+    /// The manifest in a device folder's `_health` (of kind `kind`, nil when there is none), or the
+    /// problem that keeps it from being read.
+    private static func lookInHealth(_ folder: inout DeviceFolder, kind: Kind?, root: String) {
+        guard let kind else { return }
+        let health = folder.path + "/_health"
+        guard let healthPath = followInside(health, isLink: kind == .symlink, root: root) else {
+            folder.problem = leadsOut(health)
+            return
+        }
+        if (kind == .symlink ? fileKind(healthPath) : kind) == .directory {
+            folder.healthDir = healthPath
+            folder.manifest = file(healthPath + "/manifest.json", root: root, problem: &folder.problem)
+        }
     }
 
     /// A regular file (a symlink only if it stays inside `root`), or nil with `problem` set
@@ -181,8 +229,12 @@ enum DeviceScanner {
             problem = "\(InertText.terminal(path)) is a \(kind), not a regular file"
             return nil
         }
-        return FileRef(
-            path: target, signature: "\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)",
+        return reference(target, info)
+    }
+
+    static func reference(_ path: String, _ info: stat) -> FileRef {
+        FileRef(
+            path: path, signature: "\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)",
             modified: Int64(info.st_mtim.tv_sec), size: Int64(info.st_size))
     }
 

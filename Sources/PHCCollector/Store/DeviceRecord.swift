@@ -94,6 +94,14 @@ struct DeviceRecord: Equatable, Sendable {
     /// the stored one.
     var hasBody = true
 
+    /// Whether a pass finds nothing to read in `folder` and the ledger nothing to change: the same
+    /// manifest, no standing file problem, the same folder name (legacy files aside). A provisional
+    /// folder is good enough to tell.
+    func isQuiet(_ folder: DeviceFolder) -> Bool {
+        folder.problem == nil && folder.manifest != nil && folder.manifest?.signature == manifestSignature
+            && fileProblem == nil && displayName == folder.displayName
+    }
+
     var latestValues: [SeriesValue] {
         get { Self.parseValues(latestValuesText) }
         set {

@@ -161,7 +161,7 @@ final class Slots<Value>: @unchecked Sendable {
     }
 
     @inlinable
-    func set(_ index: Int, _ value: Value) { storage[index] = value }
+    func set(_ index: Int, _ value: consuming Value) { storage[index] = value }
 
     /// The values, moved out (each slot is left empty, not copied and then destroyed).
     @inlinable
