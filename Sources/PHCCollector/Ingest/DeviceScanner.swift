@@ -40,8 +40,9 @@ struct DeviceFolder: Equatable, Sendable {
     var manifest: FileRef?
     /// The manifest was found with one `stat` through `_health`, which was not looked at
     /// itself (it may be a symlink): enough to tell that the manifest is the file already
-    /// examined, so that there is nothing to read, and nothing more. ``DeviceScanner/settled(_:root:)``
-    /// looks at the rest before anything of the folder is used.
+    /// examined, so that there is nothing to read, and nothing more. Its ``healthDir`` and the
+    /// manifest's path are not filled in: ``DeviceScanner/settled(_:root:)`` looks at the rest
+    /// before anything of the folder is used.
     var provisional = false
 
     /// Whether there is a manifest other than the one `record` last examined: only then is it read.
@@ -136,15 +137,32 @@ enum DeviceScanner {
     {
         guard rootFD >= 0, Int32(type) == Int32(DT_DIR), DeviceName.isValid(name) else { return nil }
         var info = stat()
-        guard fstatat(rootFD, entryName + "/_health/manifest.json", &info, AT_SYMLINK_NOFOLLOW) == 0,
-            info.st_mode & S_IFMT == S_IFREG
-        else { return nil }
-        let path = root + "/" + entryName
+        let found = relativeManifest(entryName) { fstatat(rootFD, $0, &info, AT_SYMLINK_NOFOLLOW) == 0 }
+        guard found, info.st_mode & S_IFMT == S_IFREG else { return nil }
         var folder = DeviceFolder(
-            name: name, displayName: entryName, path: path, healthDir: path + "/_health",
-            manifest: reference(path + "/_health/manifest.json", info))
+            name: name, displayName: entryName, path: joined(root, "/", entryName), manifest: reference("", info))
         folder.provisional = true
         return folder
+    }
+
+    /// `body` with `entry/_health/manifest.json` as a C string (on the stack: ten thousand of these a pass).
+    static func relativeManifest(_ entry: String, _ body: (UnsafePointer<CChar>) -> Bool) -> Bool {
+        let suffix = "/_health/manifest.json"
+        let count = entry.utf8.count + suffix.utf8.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count + 1) { buffer in
+            var end = buffer.initialize(fromContentsOf: entry.utf8)
+            end = buffer[end...].initialize(fromContentsOf: suffix.utf8)
+            buffer[end] = 0
+            return buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
+        }
+    }
+
+    /// The strings one after the other, in one allocation.
+    static func joined(_ parts: String...) -> String {
+        var text = String()
+        text.reserveCapacity(parts.reduce(0) { $0 + $1.utf8.count })
+        for part in parts { text += part }
+        return text
     }
 
     /// `folder` as a full look at it finds it: a provisional folder's `_health` is looked at (one
@@ -153,9 +171,14 @@ enum DeviceScanner {
         guard folder.provisional else { return folder }
         var settled = folder
         settled.provisional = false
-        let healthKind = fileKind(folder.path + "/_health")
-        guard healthKind != .directory else { return settled }
-        (settled.healthDir, settled.manifest) = (nil, nil)
+        let health = folder.path + "/_health"
+        let healthKind = fileKind(health)
+        if healthKind == .directory, var manifest = folder.manifest {
+            manifest.path = health + "/manifest.json"
+            (settled.healthDir, settled.manifest) = (health, manifest)
+            return settled
+        }
+        settled.manifest = nil
         lookInHealth(&settled, kind: healthKind, root: root)
         return settled
     }
@@ -234,8 +257,46 @@ enum DeviceScanner {
 
     static func reference(_ path: String, _ info: stat) -> FileRef {
         FileRef(
-            path: path, signature: "\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)",
-            modified: Int64(info.st_mtim.tv_sec), size: Int64(info.st_size))
+            path: path, signature: signature(info), modified: Int64(info.st_mtim.tv_sec), size: Int64(info.st_size))
+    }
+
+    /// `inode:size:seconds.nanoseconds`, written digit by digit into one buffer (a pass writes one for
+    /// every device).
+    static func signature(_ info: stat) -> String {
+        String(unsafeUninitializedCapacity: 4 * 20 + 4) { buffer in
+            var end = 0
+            func put(_ value: UInt64) {
+                var digits: (UInt64, Int) = (value, 0)
+                repeat {
+                    digits.1 += 1
+                    digits.0 /= 10
+                } while digits.0 > 0
+                var rest = value
+                for position in stride(from: end + digits.1 - 1, through: end, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                end += digits.1
+            }
+            func put(_ value: Int64) {
+                if value < 0 {
+                    buffer[end] = UInt8(ascii: "-")
+                    end += 1
+                }
+                put(value.magnitude)
+            }
+            put(UInt64(info.st_ino))
+            buffer[end] = UInt8(ascii: ":")
+            end += 1
+            put(Int64(info.st_size))
+            buffer[end] = UInt8(ascii: ":")
+            end += 1
+            put(Int64(info.st_mtim.tv_sec))
+            buffer[end] = UInt8(ascii: ".")
+            end += 1
+            put(Int64(info.st_mtim.tv_nsec))
+            return end
+        }
     }
 
     /// Backlog files in a `_health` folder, oldest first by their first sequence number, and
