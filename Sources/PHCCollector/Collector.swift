@@ -32,8 +32,8 @@ enum FolderStep: Sendable {
     /// Nothing to read and nothing to say (most folders of most passes): not even planned.
     case quiet
     /// Planned, as a full look at the folder finds it, with the backlogs listed beside a changed
-    /// manifest (or a standing file problem).
-    case plan(DeviceFolder, listing: (files: [FileRef], problems: [ScanProblem])?)
+    /// manifest (or a standing file problem). Boxed: a step of the usual, quiet kind stays a word.
+    indirect case plan(DeviceFolder, listing: (files: [FileRef], problems: [ScanProblem])?)
 }
 
 /// One collector pass: read every device's manifest (and backlog, and legacy

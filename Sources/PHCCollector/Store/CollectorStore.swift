@@ -70,14 +70,14 @@ final class CollectorStore {
     }
 
     private func records(withBodies: Bool) throws -> [String: DeviceRecord] {
-        // Straight into the dictionary: an array of records first was a copy of each one.
+        // Straight into the dictionary (an array of records first was a copy of each one); names are
+        // the table's primary key, so none comes twice.
         var byName: [String: DeviceRecord] = [:]
         byName.reserveCapacity(
             Int(try database.statement("SELECT count(*) FROM devices").rows([]) { $0.int(0) }.first ?? 0))
         let columns = withBodies ? Self.summaryColumns + ", " + Self.bodyColumns : Self.summaryColumns
         try database.statement("SELECT \(columns) FROM devices").each([]) { row in
             let name = row.text(0)
-            guard byName[name] == nil else { return }
             var record = DeviceRecord(
                 name: name, displayName: row.text(1), trust: DeviceTrust(rawValue: row.text(2)) ?? .unknown,
                 lastSequence: row.optionalInt(3), issuedAt: row.optionalInt(4), expiresAt: row.optionalInt(5),

@@ -21,13 +21,16 @@ public enum Parallel {
         guard items.count > 1 else { return items.map(work) }
         let chunk = max(max(1, grain), items.count / (cores * 8))
         let chunks = (items.count + chunk - 1) / chunk
-        let slots = Slots<Result>(count: items.count)
-        perform(chunks) { index in
-            for position in (index * chunk)..<min(items.count, (index + 1) * chunk) {
-                slots.set(position, work(items[position]))
+        // The workers write the results into the array's own storage: no slots to copy them out of.
+        return Array(unsafeUninitializedCapacity: items.count) { buffer, initialized in
+            let results = Filling(buffer.baseAddress!)
+            perform(chunks) { index in
+                for position in (index * chunk)..<min(items.count, (index + 1) * chunk) {
+                    results.put(position, work(items[position]))
+                }
             }
+            initialized = items.count
         }
-        return slots.values()
     }
 
     /// The cores work is spread over.
@@ -141,6 +144,19 @@ extension Parallel {
         done.wait()
         return (slot.values()[0], result)
     }
+}
+
+/// An array's uninitialised storage, filled by `concurrentPerform`'s workers: each index by exactly
+/// one of them, all before the array is used.
+@usableFromInline
+struct Filling<Value>: @unchecked Sendable {
+    @usableFromInline let base: UnsafeMutablePointer<Value>
+
+    @inlinable
+    init(_ base: UnsafeMutablePointer<Value>) { self.base = base }
+
+    @inlinable
+    func put(_ index: Int, _ value: consuming Value) { (base + index).initialize(to: value) }
 }
 
 /// Result slots written by `concurrentPerform`: each index by exactly one worker.
