@@ -66,6 +66,9 @@ enum DeviceScanner {
     /// folder spelled in lower case is that device's, the others are ignored; when none is
     /// spelled in lower case, the device is refused with a reason until one is renamed. The
     /// rule depends only on the names, so every pass reads the same folder.
+    ///
+    /// The usual folder costs one `stat` and comes back ``DeviceFolder/provisional``: pass it
+    /// through ``settled(_:root:)`` before using more of it than its manifest's signature.
     static func scan(_ devicesDir: String, skipping publishDir: String?) throws(Failure) -> [DeviceFolder] {
         guard let root = realPath(devicesDir) else {
             throw Failure(
