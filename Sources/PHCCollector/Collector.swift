@@ -216,7 +216,8 @@ public struct Collector: Sendable {
                 var part = PassWrites()
                 for (record, rows) in slice {
                     part.append(rows)
-                    records[record.name] = record
+                    // Stored by now: what the rest of the pass reads of it is not its body.
+                    records[record.name] = record.summary
                 }
                 try store.save(part.devices)
                 try store.recordManifests(part.manifests)

@@ -94,6 +94,14 @@ struct DeviceRecord: Equatable, Sendable {
     /// the stored one.
     var hasBody = true
 
+    /// The record without its body (``hasBody`` false), as ``CollectorStore/deviceSummaries()`` loads it.
+    var summary: DeviceRecord {
+        var summary = self
+        (summary.payloadDigest, summary.checksJSON, summary.keyID, summary.latestValuesText) = (nil, "[]", nil, "")
+        summary.hasBody = false
+        return summary
+    }
+
     /// Whether a pass finds nothing to read in `folder` and the ledger nothing to change: the same
     /// manifest, no standing file problem, the same folder name (legacy files aside). A provisional
     /// folder is good enough to tell.
