@@ -139,7 +139,9 @@ public struct Collector: Sendable {
             let record = index.map { summaries.values[$0] }
             let folder = DeviceScanner.settled(found, root: root)
             guard folder.problem == nil else { return .plan(folder, listing: nil) }
-            if let health = folder.healthDir, folder.manifestChanged(since: record) || record?.fileProblem != nil {
+            if let health = folder.healthDir,
+                folder.manifestChanged(since: record?.manifestSignature) || record?.fileProblem != nil
+            {
                 return .plan(folder, listing: DeviceScanner.backlogs(in: health, root: root))
             }
             return .plan(folder, listing: nil)
@@ -417,7 +419,7 @@ public struct Collector: Sendable {
                 work.scanProblems.append((problem, recorded))
             }
         }
-        let manifestChanged = folder.manifestChanged(since: record)
+        let manifestChanged = folder.manifestChanged(since: record?.manifestSignature)
         // Listed beforehand, in parallel, where the manifest changed or a file problem stands.
         if let (backlogs, problems) = listing {
             listed = true

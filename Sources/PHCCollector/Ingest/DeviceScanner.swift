@@ -45,9 +45,10 @@ struct DeviceFolder: Equatable, Sendable {
     /// before anything of the folder is used.
     var provisional = false
 
-    /// Whether there is a manifest other than the one `record` last examined: only then is it read.
-    func manifestChanged(since record: DeviceRecord?) -> Bool {
-        manifest.map { $0.signature != record?.manifestSignature } ?? false
+    /// Whether there is a manifest other than the one last examined (its signature, nil for none):
+    /// only then is it read.
+    func manifestChanged(since signature: String?) -> Bool {
+        manifest.map { $0.signature != signature } ?? false
     }
 }
 
@@ -269,17 +270,18 @@ enum DeviceScanner {
         String(unsafeUninitializedCapacity: 4 * 20 + 4) { buffer in
             var end = 0
             func put(_ value: UInt64) {
-                var digits: (UInt64, Int) = (value, 0)
-                repeat {
-                    digits.1 += 1
-                    digits.0 /= 10
-                } while digits.0 > 0
-                var rest = value
-                for position in stride(from: end + digits.1 - 1, through: end, by: -1) {
+                var length = 1
+                var rest = value / 10
+                while rest > 0 {
+                    length += 1
+                    rest /= 10
+                }
+                rest = value
+                for position in (end..<end + length).reversed() {
                     buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
                     rest /= 10
                 }
-                end += digits.1
+                end += length
             }
             func put(_ value: Int64) {
                 if value < 0 {

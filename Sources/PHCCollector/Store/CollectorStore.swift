@@ -29,8 +29,11 @@ final class CollectorStore {
 
     // MARK: Devices
 
+    /// A column of `devices`: its name, whether it holds part of the record's body, and its value.
+    private typealias DeviceColumn = (name: String, inBody: Bool, value: @Sendable (DeviceRecord) -> SQLValue)
+
     /// A device's columns, the record's body (what only reading a new manifest needs) last.
-    private static let deviceColumns: [(name: String, inBody: Bool, value: @Sendable (DeviceRecord) -> SQLValue)] = [
+    private static let deviceColumns: [DeviceColumn] = [
         ("name", false, { .text($0.name) }),
         ("display_name", false, { .text($0.displayName) }),
         ("trust", false, { .text($0.trust.rawValue) }),
@@ -55,7 +58,9 @@ final class CollectorStore {
         ("keyid", true, { .optional($0.keyID) }),
         ("latest_values", true, { .text($0.latestValuesText) }),
     ]
-    private static let summaryColumns = deviceColumns.filter { !$0.inBody }.map(\.name).joined(separator: ", ")
+    /// What a record without its body writes.
+    private static let summaryOnly = deviceColumns.filter { !$0.inBody }
+    private static let summaryColumns = summaryOnly.map(\.name).joined(separator: ", ")
     private static let bodyColumns = deviceColumns.filter(\.inBody).map(\.name).joined(separator: ", ")
 
     /// Every device's record, whole.
@@ -134,12 +139,10 @@ final class CollectorStore {
     func save(_ devices: [DeviceRecord]) throws {
         guard devices.contains(where: { !$0.hasBody }) else { return try save(devices, columns: Self.deviceColumns) }
         try save(devices.filter(\.hasBody), columns: Self.deviceColumns)
-        try save(devices.filter { !$0.hasBody }, columns: Self.deviceColumns.filter { !$0.inBody })
+        try save(devices.filter { !$0.hasBody }, columns: Self.summaryOnly)
     }
 
-    private func save(
-        _ devices: [DeviceRecord], columns: [(name: String, inBody: Bool, value: @Sendable (DeviceRecord) -> SQLValue)]
-    ) throws {
+    private func save(_ devices: [DeviceRecord], columns: [DeviceColumn]) throws {
         guard !devices.isEmpty else { return }
         try database.insert(
             "INSERT INTO devices (\(columns.map(\.name).joined(separator: ", ")))", columns: columns.count,

@@ -106,7 +106,7 @@ struct DeviceRecord: Equatable, Sendable {
     /// manifest, no standing file problem, the same folder name (legacy files aside). A provisional
     /// folder is good enough to tell.
     func isQuiet(_ folder: DeviceFolder) -> Bool {
-        folder.problem == nil && folder.manifest != nil && folder.manifest?.signature == manifestSignature
+        folder.problem == nil && folder.manifest != nil && !folder.manifestChanged(since: manifestSignature)
             && fileProblem == nil && displayName == folder.displayName
     }
 

@@ -128,10 +128,10 @@ extension Parallel {
     public static func pair<First: Sendable, Second>(
         _ first: @escaping @Sendable () -> First, _ second: () throws -> Second
     ) rethrows -> (First, Second) {
-        let slot = Slots<First>(count: 1)
+        let handoff = Handoff<First>()
         let done = DispatchSemaphore(value: 0)
         BlockingWork.spawn(stackSize: 8 << 20) {
-            slot.set(0, first())
+            handoff.value = first()
             done.signal()
         }
         let result: Second
@@ -142,7 +142,7 @@ extension Parallel {
             throw error
         }
         done.wait()
-        return (slot.values()[0], result)
+        return (handoff.value.take()!, result)
     }
 }
 
@@ -159,27 +159,8 @@ struct Filling<Value>: @unchecked Sendable {
     func put(_ index: Int, _ value: consuming Value) { (base + index).initialize(to: value) }
 }
 
-/// Result slots written by `concurrentPerform`: each index by exactly one worker.
-@usableFromInline
-final class Slots<Value>: @unchecked Sendable {
-    @usableFromInline let storage: UnsafeMutableBufferPointer<Value?>
-
-    @inlinable
-    init(count: Int) {
-        storage = .allocate(capacity: count)
-        storage.initialize(repeating: nil)
-    }
-
-    @inlinable
-    deinit {
-        storage.deinitialize()
-        storage.deallocate()
-    }
-
-    @inlinable
-    func set(_ index: Int, _ value: consuming Value) { storage[index] = value }
-
-    /// The values, moved out (each slot is left empty, not copied and then destroyed).
-    @inlinable
-    func values() -> [Value] { storage.indices.map { storage[$0].take()! } }
+/// One value handed from a thread to the one that waits for it (on a semaphore signalled after the
+/// value is put).
+private final class Handoff<Value>: @unchecked Sendable {
+    var value: Value?
 }
