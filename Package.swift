@@ -15,7 +15,9 @@ let package = Package(
         // C libraries from the system, used directly. libcurl's headers come from
         // libcurl4-openssl-dev; the library itself is bound on first use (see ccurl.h).
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // zlib from zlib1g-dev, linked from its static archive (by PHCCore): one shared library fewer
+        // for the loader to find, map and search at every start.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // libyaml from libyaml-dev, linked from its static archive: the YAML parser without the
         // full Foundation (and its 45 MB) that Yams pulls in, and no libyaml.so to find on a host.
@@ -30,7 +32,8 @@ let package = Package(
                 "CCurl", "CZlib", "CPHCSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libz.a"])]
         ),
         // YAML configuration reading with file/line errors, shared by agent and collector.
         .target(

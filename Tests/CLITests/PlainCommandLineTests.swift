@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import ArgumentParser
 import PHCCore
 import PHCTestSupport
@@ -48,12 +51,19 @@ struct PlainCommandLineTests {
 
     @Test("only a lone --version is answered without the argument parser, and with what the parser would print")
     func version() {
-        #expect(PlainCommandLine.asksVersion(["--version"]))
-        for arguments in [[], ["--version", "run"], ["run", "--version"], ["-v"], ["--version="], ["version"]] {
-            #expect(!PlainCommandLine.asksVersion(arguments), "\(arguments)")
+        #expect(asksVersion(["--version"]))
+        for arguments in [[], ["--version", "run"], ["run", "--version"], ["-v"], ["--version="], ["version"], [""]] {
+            #expect(!asksVersion(arguments), "\(arguments)")
         }
         #expect(PHCAgentCommand.configuration.version == PHCVersion.summary)
         #expect(PHCCollectorCommand.configuration.version == PHCVersion.summary)
+    }
+
+    /// ``PlainCommandLine/asksVersion(_:)`` over `arguments` as C strings, as a binary gets them.
+    private func asksVersion(_ arguments: [String]) -> Bool {
+        let strings = arguments.map { strdup($0) }
+        defer { for string in strings { free(string) } }
+        return strings.withUnsafeBufferPointer { PlainCommandLine.asksVersion($0) }
     }
 
     @Test("both binaries answer --version with the summary line alone")

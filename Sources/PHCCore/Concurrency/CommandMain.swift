@@ -14,11 +14,21 @@
 public enum CommandMain {
     /// Runs `command` with the arguments (without the program name) and exits with what it returns.
     public static func start(_ command: @escaping @Sendable (_ arguments: [String]) async -> Int32) -> Never {
-        let arguments = Array(CommandLine.arguments.dropFirst())
-        if PlainCommandLine.asksVersion(arguments) {
-            print(PHCVersion.summary)
+        // Asked and answered in C terms: building `CommandLine.arguments` and going through `print`
+        // instantiate generic types from their mangled names, which was half of what such a process ran.
+        let given = UnsafeBufferPointer(start: CommandLine.unsafeArgv + 1, count: max(0, Int(CommandLine.argc) - 1))
+        if PlainCommandLine.asksVersion(given) {
+            var line = PHCVersion.summary + "\n"
+            line.withUTF8 { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
             exit(0)
         }
+        run(command, Array(CommandLine.arguments.dropFirst()))
+    }
+
+    /// Apart, so that what only a command needs (the task's metadata, which the compiler otherwise
+    /// looks up on entry to `start`) is not looked up for `--version`.
+    @inline(never)
+    private static func run(_ command: @escaping @Sendable ([String]) async -> Int32, _ arguments: [String]) -> Never {
         Task.detached { exit(await command(arguments)) }
         while true { pause() }
     }

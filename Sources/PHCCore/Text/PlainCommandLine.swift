@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    internal import Glibc
+#endif
+
 /// One subcommand's plain forms, recognised without swift-argument-parser.
 ///
 /// `run` is what a timer starts every minute, and building the argument parser's command tree
@@ -19,12 +23,12 @@ public struct PlainCommandLine: Equatable, Sendable {
         }
     }
 
-    /// Whether `arguments` (without the program name) ask for the version alone, `--version`: then
-    /// a binary prints ``PHCVersion/summary`` as the argument parser would, without building its
-    /// command tree (two thirds of the instructions such a process ran). Packaging scripts and
-    /// health probes ask this often.
-    public static func asksVersion(_ arguments: [String]) -> Bool {
-        arguments == ["--version"]
+    /// Whether the C arguments (`argv` without the program name) ask for the version alone,
+    /// `--version`: then a binary prints ``PHCVersion/summary`` as the argument parser would, without
+    /// building its command tree (two thirds of the instructions such a process ran), nor even the
+    /// arguments as strings. Packaging scripts and health probes ask this often.
+    public static func asksVersion(_ arguments: UnsafeBufferPointer<UnsafeMutablePointer<CChar>?>) -> Bool {
+        arguments.count == 1 && arguments[0].map { strcmp($0, "--version") == 0 } == true
     }
 
     /// The long names of the flags given.
