@@ -106,6 +106,9 @@ struct PointRecorder {
         var current: [(series: Int64, time: Int64, value: Double)] = []
         var late: [(series: Int64, time: Int64, value: Double)] = []
         current.reserveCapacity(points.count)
+        // Room for every point's series being new (a first pass): the names are not hashed again
+        // each time the table grows.
+        ids.reserveCapacity(ids.count + points.count)
         for point in points {
             let name = CollectorStore.seriesName(point.device, point.value.check, point.value.key)
             let id: Int64

@@ -122,13 +122,17 @@ final class SQLiteDatabase {
         values: (Rows.Element) -> [SQLValue]
     ) throws(StoreError) {
         let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
+        func sql(rows count: Int) -> String {
+            head + " VALUES " + Array(repeating: tuple, count: count).joined(separator: ",") + " " + tail
+        }
+        // The text of a full statement is written once: a pass flushes thousands of them.
+        let full = rows.count >= perStatement ? sql(rows: perStatement) : ""
         var batch: [SQLValue] = []
         batch.reserveCapacity(columns * min(perStatement, rows.count))
         var count = 0
         func flush() throws(StoreError) {
             guard count > 0 else { return }
-            let sql = head + " VALUES " + Array(repeating: tuple, count: count).joined(separator: ",") + " " + tail
-            try statement(sql).run(batch)
+            try statement(count == perStatement ? full : sql(rows: count)).run(batch)
             batch.removeAll(keepingCapacity: true)
             count = 0
         }
@@ -197,7 +201,9 @@ final class Statement {
 
     private func bind(_ values: [SQLValue]) throws(StoreError) {
         sqlite3_reset(raw)
-        sqlite3_clear_bindings(raw)
+        // Parameters left unbound would keep the last run's values. When every one is bound anyway
+        // (a bulk insert's hundreds), clearing them first is only work.
+        if values.count != Int(sqlite3_bind_parameter_count(raw)) { sqlite3_clear_bindings(raw) }
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let rc: Int32

@@ -124,11 +124,12 @@ public struct JSONReader {
         guard peek() == UInt8(ascii: "\"") else { throw failure("expected a string") }
         index += 1
         let start = index
+        var ascii = true
         // The common case: no escapes, so the bytes are the string.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                guard let text = String(validating: bytes[start..<index], as: UTF8.self) else {
+                guard let text = text(start..<index, ascii: ascii) else {
                     throw failure("a string is not UTF-8", at: start)
                 }
                 index += 1
@@ -136,6 +137,7 @@ public struct JSONReader {
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw failure("a control character in a string") }
+            if byte >= 0x80 { ascii = false }
             index += 1
         }
         return try escapedString(from: start)
@@ -292,7 +294,17 @@ public struct JSONReader {
             guard skipDigits() else { throw failure("no digits in an exponent") }
         }
         // ASCII only, so always valid.
-        return (String(decoding: bytes[start..<index], as: UTF8.self), integral)
+        return (text(start..<index, ascii: true)!, integral)
+    }
+
+    /// The bytes in `range` as a string, nil when they are not UTF-8. Read through a buffer: from an
+    /// array slice, validation went through generic code that looked up its metadata at every
+    /// string (a tenth of reading a manifest), and bytes known to be ASCII need none.
+    private func text(_ range: Range<Int>, ascii: Bool) -> String? {
+        bytes.withUnsafeBufferPointer { all in
+            let slice = UnsafeBufferPointer(rebasing: all[range])
+            return ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
+        }
     }
 
     @discardableResult
