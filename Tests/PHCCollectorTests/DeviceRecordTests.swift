@@ -71,6 +71,27 @@ struct DeviceRecordTests {
         #expect(after["motoko"] == whole[1])
     }
 
+    @Test("every record reads back as saved, whatever it shares with the one before (name, version, trust, status)")
+    func recordsReadBackAlone() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try CollectorStore(path: directory.file("collector.sqlite"))
+        var records: [DeviceRecord] = []
+        for (index, (version, trust, status)) in [
+            ("0.1.0", DeviceTrust.signed, CheckStatus?.some(.ok)), ("0.1.0", .unsigned, .warn),
+            ("0.2.0", .unknown, nil),
+            (nil, .signed, .crit), ("0.1.0-with-a-longer-build-name", .signed, .unknown), ("", .unsigned, .ok),
+        ].enumerated() {
+            var record = DeviceRecord(name: "dev\(index)", displayName: index % 2 == 0 ? "dev\(index)" : "Dev\(index)")
+            (record.agentVersion, record.trust, record.status) = (version, trust, status)
+            record.problemsJSON = index == 3 ? #"[{"id":"gpu:0","status":"crit","summary":"hot"}]"# : "[]"
+            records.append(record)
+        }
+        try store.save(records)
+        let loaded = try store.devices()
+        for record in records { #expect(loaded[record.name] == record, "\(record.name)") }
+    }
+
     @Test(
         "a checks column that is not a list of checks reads as none",
         arguments: [

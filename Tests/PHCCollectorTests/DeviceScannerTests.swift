@@ -34,4 +34,11 @@ struct DeviceScannerTests {
         }
         #expect(answer && seen == entry + "/_health/manifest.json")
     }
+
+    @Test(
+        "a folder's path is the devices folder, a slash and the entry, as written",
+        arguments: [("/srv/devices", "a"), ("/", "dev00001"), ("/mnt/ünï", "ünï-ç"), ("", "")])
+    func path(directory: String, name: String) {
+        #expect(DeviceScanner.path(directory, name) == directory + "/" + name)
+    }
 }

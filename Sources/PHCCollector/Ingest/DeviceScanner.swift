@@ -47,6 +47,7 @@ struct DeviceFolder: Equatable, Sendable {
 
     /// Whether there is a manifest other than the one last examined (its signature, nil for none):
     /// only then is it read.
+    @inline(__always)
     func manifestChanged(since signature: String?) -> Bool {
         manifest.map { $0.signature != signature } ?? false
     }
@@ -144,7 +145,7 @@ enum DeviceScanner {
         let found = relativeManifest(entryName) { fstatat(rootFD, $0, &info, AT_SYMLINK_NOFOLLOW) == 0 }
         guard found, info.st_mode & S_IFMT == S_IFREG else { return nil }
         var folder = DeviceFolder(
-            name: name, displayName: entryName, path: joined(root, "/", entryName), manifest: reference("", info))
+            name: name, displayName: entryName, path: path(root, entryName), manifest: reference("", info))
         folder.provisional = true
         return folder
     }
@@ -161,12 +162,20 @@ enum DeviceScanner {
         }
     }
 
-    /// The strings one after the other, in one allocation.
-    static func joined(_ parts: String...) -> String {
-        var text = String()
-        text.reserveCapacity(parts.reduce(0) { $0 + $1.utf8.count })
-        for part in parts { text += part }
-        return text
+    /// `directory/name`, written straight into one allocation (no list of parts to build first: a
+    /// pass writes one for every device).
+    static func path(_ directory: String, _ name: String) -> String {
+        var (directory, name) = (directory, name)
+        return directory.withUTF8 { head in
+            name.withUTF8 { tail in
+                String(unsafeUninitializedCapacity: head.count + 1 + tail.count) { buffer in
+                    var end = buffer.initialize(fromContentsOf: head)
+                    buffer[end] = UInt8(ascii: "/")
+                    end = buffer[(end + 1)...].initialize(fromContentsOf: tail)
+                    return end
+                }
+            }
+        }
     }
 
     /// `folder` as a full look at it finds it: a provisional folder's `_health` is looked at (one

@@ -81,13 +81,19 @@ final class CollectorStore {
         byName.reserveCapacity(
             Int(try database.statement("SELECT count(*) FROM devices").rows([]) { $0.int(0) }.first ?? 0))
         let columns = withBodies ? Self.summaryColumns + ", " + Self.bodyColumns : Self.summaryColumns
+        // Strings most records share are not made again for each one: the display name (the name),
+        // no problems, the agent version of the record before; the trust and status are matched as bytes.
+        var version = ""
         try database.statement("SELECT \(columns) FROM devices").each([]) { row in
             let name = row.text(0)
+            let agentVersion = row.isNull(9) ? nil : row.text(9, reusing: version)
+            version = agentVersion ?? version
             var record = DeviceRecord(
-                name: name, displayName: row.text(1), trust: DeviceTrust(rawValue: row.text(2)) ?? .unknown,
-                lastSequence: row.optionalInt(3), issuedAt: row.optionalInt(4), expiresAt: row.optionalInt(5),
-                intervalS: row.optionalInt(6), status: row.optionalText(7).flatMap(CheckStatus.init(rawValue:)),
-                problemsJSON: row.text(8), agentVersion: row.optionalText(9), lastSeen: row.optionalInt(10),
+                name: name, displayName: row.text(1, reusing: name),
+                trust: row.text(2, as: DeviceTrust.self) ?? .unknown, lastSequence: row.optionalInt(3),
+                issuedAt: row.optionalInt(4), expiresAt: row.optionalInt(5), intervalS: row.optionalInt(6),
+                status: row.text(7, as: CheckStatus.self), problemsJSON: row.text(8, reusing: "[]"),
+                agentVersion: agentVersion, lastSeen: row.optionalInt(10),
                 manifestSignature: row.optionalText(11), rejection: row.optionalText(12),
                 rejectionKind: row.optionalText(13).map { RejectionKind(rawValue: $0) ?? .unreadable },
                 skewSeconds: row.int(14))

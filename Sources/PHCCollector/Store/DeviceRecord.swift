@@ -32,7 +32,7 @@ public struct CheckSummary: Codable, Sendable, Equatable {
 }
 
 /// How far the collector can vouch for what a device says.
-public enum DeviceTrust: String, Sendable, Codable {
+public enum DeviceTrust: String, Sendable, Codable, CaseIterable {
     /// The last accepted evidence was a manifest signed by a key trusted for the device.
     case signed
     /// Only the legacy, unsigned `_status.json`.
@@ -105,6 +105,7 @@ struct DeviceRecord: Equatable, Sendable {
     /// Whether a pass finds nothing to read in `folder` and the ledger nothing to change: the same
     /// manifest, no standing file problem, the same folder name (legacy files aside). A provisional
     /// folder is good enough to tell.
+    @inline(__always)
     func isQuiet(_ folder: DeviceFolder) -> Bool {
         folder.problem == nil && folder.manifest != nil && !folder.manifestChanged(since: manifestSignature)
             && fileProblem == nil && displayName == folder.displayName

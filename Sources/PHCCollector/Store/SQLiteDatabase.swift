@@ -3,6 +3,9 @@
 #else
     import Foundation
 #endif
+#if canImport(Glibc)
+    internal import Glibc
+#endif
 internal import CSQLite
 
 /// A value to bind or read.
@@ -256,6 +259,27 @@ final class Statement {
             // The length SQLite knows: no strlen (a pass reads hundreds of thousands of these).
             let count = Int(sqlite3_column_bytes(raw, column))
             return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+        }
+        /// The text, or `known` itself when the text is the same: no new string (a record's display
+        /// name is usually its name, and most devices run one agent version).
+        func text(_ column: Int32, reusing known: String) -> String {
+            guard let pointer = sqlite3_column_text(raw, column) else { return "" }
+            let bytes = UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(raw, column)))
+            var known = known
+            return known.withUTF8 { Self.same($0, bytes) } ? known : String(decoding: bytes, as: UTF8.self)
+        }
+        /// The case whose raw value the text is, nil for NULL or any other text (no string is made).
+        func text<Value: RawRepresentable & CaseIterable>(_ column: Int32, as type: Value.Type) -> Value?
+        where Value.RawValue == String {
+            guard let pointer = sqlite3_column_text(raw, column) else { return nil }
+            let bytes = UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(raw, column)))
+            return Value.allCases.first { value in
+                var name = value.rawValue
+                return name.withUTF8 { Self.same($0, bytes) }
+            }
+        }
+        private static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+            a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
         }
         func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
         func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
