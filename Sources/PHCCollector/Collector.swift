@@ -280,7 +280,7 @@ public struct Collector: Sendable {
             if configuration.archive { try store.setHistoryState("archive_pruned", Timestamp.floorDiv(now, 86_400)) }
             for rejection in writes.rejections { try store.recordRejection(rejection) }
             for (path, signature) in writes.filesSeen { try store.setFileSignature(path, signature) }
-            for alert in changes.save { try store.save(alert) }
+            try store.save(changes.save)
             for key in changes.delete { try store.deleteAlert(key) }
 
             // What the receivers are told, written with the alert changes that cause it.
@@ -349,9 +349,11 @@ public struct Collector: Sendable {
         alerts: [AlertRecord], silentDevices: Set<String>, silences: [AlertSilence], groups: [String: GroupState],
         now: Int64
     ) -> Router.Outcome {
-        let inhibited = Inhibition.inhibited(alerts, silentDevices: silentDevices)
+        // Without routes no alert goes anywhere: their notices are not even made.
+        let inhibited =
+            configuration.routes.isEmpty ? [] : Inhibition.inhibited(alerts, silentDevices: silentDevices)
         let active = silences.filter { $0.isActive(at: now) }
-        let routed = alerts.filter { $0.state != .pending }.map { alert in
+        let routed = alerts.filter { !configuration.routes.isEmpty && $0.state != .pending }.map { alert in
             let notice = AlertNotice(alert)
             return RoutedAlert(
                 notice: notice, silenced: active.contains { $0.matches(notice.labels) },

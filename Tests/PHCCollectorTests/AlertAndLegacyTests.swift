@@ -35,6 +35,27 @@ struct AlertAndLegacyTests {
         #expect(pass([], at: 400).delete == [condition.key])
     }
 
+    @Test("the alerts to save come in the order of their keys' text, whatever order their conditions came in")
+    func savedInKeyOrder() {
+        let conditions = [
+            AlertCondition(name: .manifestUnreadable, device: "b", severity: .warn, summary: "s"),
+            AlertCondition(name: .checkFailing, device: "b", checkID: "mount:/z", severity: .crit, summary: "s"),
+            AlertCondition(name: .deviceSilent, device: "a", severity: .crit, summary: "s"),
+            AlertCondition(name: .checkFailing, device: "b", checkID: "gpu:0", severity: .warn, summary: "s"),
+            AlertCondition(name: .checkFailing, device: "a-1", checkID: "gpu:0", severity: .warn, summary: "s"),
+            AlertCondition(name: .manifestReplay, device: "a", severity: .warn, summary: "s"),
+        ]
+        let existing = [
+            AlertRecord(
+                key: AlertKey(name: .clockSkew, device: "c"), severity: .warn, state: .firing, count: 3,
+                startedAt: 1, firedAt: 2, resolvedAt: nil, summary: "s", updatedAt: 2)
+        ]
+        let saved = AlertEvaluator.evaluate(
+            conditions: conditions.reversed(), existing: existing, failureThreshold: 1, now: 10
+        ).save.map(\.key.text)
+        #expect(saved.count == 7 && saved == saved.sorted(), "\(saved)")
+    }
+
     @Test(
         "legacy _status.json shapes: BOM, CRLF, upper-case device, healthy or degraded",
         arguments: [

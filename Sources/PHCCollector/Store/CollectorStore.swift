@@ -385,18 +385,25 @@ final class CollectorStore {
     }
 
     func save(_ alert: AlertRecord) throws {
-        try database.statement(
+        try save([alert])
+    }
+
+    /// Saves alerts in bulk (a silent fleet's pass saves one for every device).
+    func save(_ alerts: [AlertRecord]) throws {
+        try database.insert(
             """
             INSERT OR REPLACE INTO alerts (key, name, device, check_id, severity, state, count, started_at, fired_at,
-            resolved_at, summary, updated_at, evidence, recoveries) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-            """
-        ).run([
-            .text(alert.key.text), .text(alert.name.rawValue), .text(alert.device), .optional(alert.checkID),
-            .text(alert.severity.rawValue), .text(alert.state.rawValue), .int(Int64(alert.count)),
-            .int(alert.startedAt), .optional(alert.firedAt), .optional(alert.resolvedAt),
-            .text(Self.capped(alert.summary)), .int(alert.updatedAt), .optional(alert.evidence),
-            .int(Int64(alert.recoveries)),
-        ])
+            resolved_at, summary, updated_at, evidence, recoveries)
+            """, columns: 14, rows: alerts
+        ) { alert in
+            [
+                .text(alert.key.text), .text(alert.name.rawValue), .text(alert.device), .optional(alert.checkID),
+                .text(alert.severity.rawValue), .text(alert.state.rawValue), .int(Int64(alert.count)),
+                .int(alert.startedAt), .optional(alert.firedAt), .optional(alert.resolvedAt),
+                .text(Self.capped(alert.summary)), .int(alert.updatedAt), .optional(alert.evidence),
+                .int(Int64(alert.recoveries)),
+            ]
+        }
     }
 
     func deleteAlert(_ key: AlertKey) throws {
