@@ -350,10 +350,10 @@ public struct Collector: Sendable {
         now: Int64
     ) -> Router.Outcome {
         // Without routes no alert goes anywhere: their notices are not even made.
-        let inhibited =
-            configuration.routes.isEmpty ? [] : Inhibition.inhibited(alerts, silentDevices: silentDevices)
+        let candidates = configuration.routes.isEmpty ? [] : alerts.filter { $0.state != .pending }
+        let inhibited = Inhibition.inhibited(candidates, silentDevices: silentDevices)
         let active = silences.filter { $0.isActive(at: now) }
-        let routed = alerts.filter { !configuration.routes.isEmpty && $0.state != .pending }.map { alert in
+        let routed = candidates.map { alert in
             let notice = AlertNotice(alert)
             return RoutedAlert(
                 notice: notice, silenced: active.contains { $0.matches(notice.labels) },

@@ -384,10 +384,6 @@ final class CollectorStore {
         }.compactMap { $0 }
     }
 
-    func save(_ alert: AlertRecord) throws {
-        try save([alert])
-    }
-
     /// Saves alerts in bulk (a silent fleet's pass saves one for every device).
     func save(_ alerts: [AlertRecord]) throws {
         try database.insert(

@@ -255,28 +255,29 @@ final class Statement {
         func int(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
         func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
         func text(_ column: Int32) -> String {
-            guard let pointer = sqlite3_column_text(raw, column) else { return "" }
-            // The length SQLite knows: no strlen (a pass reads hundreds of thousands of these).
-            let count = Int(sqlite3_column_bytes(raw, column))
-            return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+            bytes(column).map { String(decoding: $0, as: UTF8.self) } ?? ""
         }
         /// The text, or `known` itself when the text is the same: no new string (a record's display
         /// name is usually its name, and most devices run one agent version).
         func text(_ column: Int32, reusing known: String) -> String {
-            guard let pointer = sqlite3_column_text(raw, column) else { return "" }
-            let bytes = UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(raw, column)))
+            guard let bytes = bytes(column) else { return "" }
             var known = known
             return known.withUTF8 { Self.same($0, bytes) } ? known : String(decoding: bytes, as: UTF8.self)
         }
         /// The case whose raw value the text is, nil for NULL or any other text (no string is made).
         func text<Value: RawRepresentable & CaseIterable>(_ column: Int32, as type: Value.Type) -> Value?
         where Value.RawValue == String {
-            guard let pointer = sqlite3_column_text(raw, column) else { return nil }
-            let bytes = UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(raw, column)))
+            guard let bytes = bytes(column) else { return nil }
             return Value.allCases.first { value in
                 var name = value.rawValue
                 return name.withUTF8 { Self.same($0, bytes) }
             }
+        }
+        /// The column's text as SQLite holds it, nil for NULL. With the length SQLite knows: no strlen
+        /// (a pass reads hundreds of thousands of these).
+        private func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
+            guard let pointer = sqlite3_column_text(raw, column) else { return nil }
+            return UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(raw, column)))
         }
         private static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
             a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
