@@ -127,9 +127,11 @@ struct HistoryTests {
             }
         }
         // Raw and hourly rows before 5,000 are past retention; daily ones are kept (dailyBefore 0).
-        let slices: [(points: [Int64], cursor: Int64?)] = [([3, 4, 5], 2), ([5], 4), ([], 0), ([], 2)]
-        for (points, cursor) in slices {
-            try store.pruneHistory(rawBefore: 5000, hourlyBefore: 5000, dailyBefore: 0, slice: 2)
+        let slices: [(points: [Int64], cursor: Int64?, over: Bool)] = [
+            ([3, 4, 5], 2, false), ([5], 4, false), ([], 0, true), ([], 2, false),
+        ]
+        for (points, cursor, over) in slices {
+            #expect(try store.pruneSeries(rawBefore: 5000, hourlyBefore: 5000, dailyBefore: 0, slice: 2) == over)
             #expect(try old("points") == points)
             #expect(try store.historyState("prune_cursor") == cursor)
         }
@@ -139,5 +141,31 @@ struct HistoryTests {
         #expect(hourly == [0])
         #expect(try store.count("rollups") == 5 * 3, "new hourly and every daily rollup stay")
         #expect(try store.count("points") == 5, "new points stay")
+    }
+
+    @Test("after a round over every series, retention rests an hour; a new database starts resting")
+    func pruneRests() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try CollectorStore(path: directory.file("collector.sqlite"))
+        try store.database.execute("INSERT INTO series (id, device, check_id, key) VALUES (1, 'd', 'c', 'k')")
+        func oldPoint(at time: Int) throws {
+            try store.database.execute("INSERT INTO points (series, t, value) VALUES (1, \(time), 1)")
+        }
+        // Thirty days in: a point at 100 s is far past the week raw points are kept.
+        let start: Int64 = 30 * 86_400
+        func pass(at time: Int64) throws -> Int {
+            try HistoryKeeper(retention: RetentionConfiguration(), now: time).compact(store: store)
+            return try store.count("points")
+        }
+        try oldPoint(at: 100)
+        #expect(try pass(at: start) == 1, "a new database starts resting")
+        #expect(try pass(at: start + 3599) == 1, "still resting")
+        #expect(try pass(at: start + 3600) == 0, "an hour on, a round")
+        try oldPoint(at: 200)
+        #expect(try pass(at: start + 3700) == 1, "resting after the round")
+        #expect(try pass(at: start + 7200) == 0, "the next round")
+        try oldPoint(at: 300)
+        #expect(try pass(at: start + 10) == 0, "the clock went back: a round, not a rest until then")
     }
 }

@@ -68,11 +68,39 @@ struct HistoryKeeper: Sendable {
             try store.refreshAvailability(upTo: hour)
         }
         // Raw points are kept until their hour is rolled up, whatever the retention says.
-        try store.pruneHistory(
-            rawBefore: min(now.saturatingSubtract(retention.raw.wholeSeconds), hour),
-            hourlyBefore: min(now.saturatingSubtract(retention.hourly.wholeSeconds), day),
-            dailyBefore: now.saturatingSubtract(retention.daily.wholeSeconds))
+        let (raw, hourly, daily) = (
+            min(now.saturatingSubtract(retention.raw.wholeSeconds), hour),
+            min(now.saturatingSubtract(retention.hourly.wholeSeconds), day),
+            now.saturatingSubtract(retention.daily.wholeSeconds)
+        )
+        if try prunesSeries(store: store),
+            try store.pruneSeries(rawBefore: raw, hourlyBefore: hourly, dailyBefore: daily)
+        {
+            try store.setHistoryState("prune_rested_at", now)
+        }
+        try store.pruneRows(rawBefore: raw, hourlyBefore: hourly, dailyBefore: daily)
         return rolled > 0
+    }
+
+    /// A round of retention over every series done, the next one starts this long after: raw points
+    /// are kept for days, so an hour late is nothing, and most passes of a large fleet (each round
+    /// takes a pass per 2,000 series) need not seek into every series.
+    static let pruneRestSeconds: Int64 = 3600
+
+    /// Whether this pass prunes the next slice of series: yes during a round, and once the round
+    /// before has rested ``pruneRestSeconds`` (or the clock went back past its end). A new database
+    /// starts resting: nothing in it is old.
+    func prunesSeries(store: CollectorStore) throws -> Bool {
+        let cursor = try store.historyState("prune_cursor")
+        switch (cursor, try store.historyState("prune_rested_at")) {
+        case (nil, nil):
+            try store.setHistoryState("prune_rested_at", now)
+            return false
+        case (let cursor?, _) where cursor != 0: return true
+        // A database from before rounds rested.
+        case (_, nil): return true
+        case (_, let rested?): return now >= rested.saturatingAdd(Self.pruneRestSeconds) || now < rested
+        }
     }
 }
 

@@ -224,9 +224,12 @@ extension CollectorStore {
 
     // MARK: Retention
 
-    /// Deletes history past its retention, for the next `slice` series (a cursor goes round them), and
-    /// at most `slice` old manifests, check changes and availability rows: bounded work per pass.
-    func pruneHistory(rawBefore: Int64, hourlyBefore: Int64, dailyBefore: Int64, slice: Int = 2_000) throws {
+    /// Deletes the points and rollups past their retention of the next `slice` series: a cursor goes
+    /// round the series, a slice per call.
+    ///
+    /// - Returns: whether the round is over (the cursor is back before the first series).
+    @discardableResult
+    func pruneSeries(rawBefore: Int64, hourlyBefore: Int64, dailyBefore: Int64, slice: Int = 2_000) throws -> Bool {
         let cursor = try historyState("prune_cursor") ?? 0
         let (count, last) =
             try database.statement(
@@ -245,8 +248,14 @@ extension CollectorStore {
                 ])
             }
         }
-        try setHistoryState("prune_cursor", count < slice ? 0 : (last ?? 0))
-        let limit = Int64(slice * 10)
+        let over = count < slice
+        try setHistoryState("prune_cursor", over ? 0 : (last ?? 0))
+        return over
+    }
+
+    /// Deletes at most `limit` each of the old manifests, check changes and availability rows, found
+    /// through their time indexes: bounded work, and next to none when nothing is old.
+    func pruneRows(rawBefore: Int64, hourlyBefore: Int64, dailyBefore: Int64, limit: Int64 = 20_000) throws {
         try database.statement(
             """
             DELETE FROM manifests WHERE (device, sequence) IN
