@@ -125,11 +125,14 @@ enum DeviceScanner {
         // A system call or a few per folder: on all cores, for fleets of thousands.
         let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { if rootFD >= 0 { close(rootFD) } }
-        let inspected = Parallel.map(entries) { listed in
+        let looked = Parallel.map(entries) { listed in
             glance(listed.entry, lowercased: listed.name, root: root, rootFD: rootFD, type: listed.type)
                 ?? inspect(listed.entry, lowercased: listed.name, root: root, type: listed.type)
         }
-        .compactMap { $0 }
+        // Into storage of the right size at once (a compactMap grew it fifteen times for 10,000).
+        var inspected: [DeviceFolder] = []
+        inspected.reserveCapacity(looked.count + folders.count)
+        for case let folder? in looked { inspected.append(folder) }
         guard !folders.isEmpty else { return inspected }
         return (inspected + folders).sorted { $0.name < $1.name }
     }
