@@ -25,6 +25,25 @@ struct DeviceRecordTests {
         #expect(DeviceRecord.decode(other) == [CheckSummary(id: "system", status: .ok, summary: "fine")])
     }
 
+    @Test("the latest values column: one check␟key␟value line each, numbers as Swift prints them, read back")
+    func latestValuesText() {
+        let values = [
+            SeriesValue(check: "gpu:0", key: "temperature_c", value: 84),
+            SeriesValue(check: "mount:/mnt/space", key: "free_bytes", value: 1e16),
+            SeriesValue(check: "vllm:chat", key: "requests_running", value: 0.1),
+            SeriesValue(check: "system", key: "load1", value: -2.5),
+        ]
+        var record = DeviceRecord(name: "armitage", displayName: "armitage")
+        record.latestValues = values
+        #expect(
+            record.latestValuesText
+                == "gpu:0\u{1F}temperature_c\u{1F}84.0\nmount:/mnt/space\u{1F}free_bytes\u{1F}1e+16\n"
+                + "vllm:chat\u{1F}requests_running\u{1F}0.1\nsystem\u{1F}load1\u{1F}-2.5")
+        #expect(record.latestValues == values)
+        record.latestValues = []
+        #expect(record.latestValuesText == "" && record.latestValues.isEmpty)
+    }
+
     @Test("records without their bodies: the rest as stored, bodies loaded for the names asked, a save keeps them")
     func summariesAndBodies() throws {
         let directory = try TemporaryDirectory()

@@ -111,7 +111,7 @@ struct PointRecorder {
     let history: HistoryKeeper
     /// The first hour and day not rolled up yet, once the first points came.
     private var watermarks: (hours: Int64, days: Int64)?
-    private var ids: [String: Int64] = [:]
+    private var ids: [SeriesName: Int64] = [:]
     private var nextID: Int64 = 0
 
     init(history: HistoryKeeper) { self.history = history }
@@ -138,7 +138,7 @@ struct PointRecorder {
         // each time the table grows.
         ids.reserveCapacity(ids.count + points.count)
         for point in points {
-            let name = CollectorStore.seriesName(point.device, point.value.check, point.value.key)
+            let name = SeriesName(device: point.device, check: point.value.check, key: point.value.key)
             let id: Int64
             if let known = ids[name] {
                 id = known

@@ -48,15 +48,21 @@ extension CollectorStore {
     // MARK: Series and points
 
     /// Every series id by device, check and key.
-    func seriesIDs() throws -> [String: Int64] {
-        let rows = try database.statement("SELECT id, device, check_id, key FROM series").rows([]) { row in
-            (Self.seriesName(row.text(1), row.text(2), row.text(3)), row.int(0))
+    func seriesIDs() throws -> [SeriesName: Int64] {
+        var ids: [SeriesName: Int64] = [:]
+        ids.reserveCapacity(
+            Int(try database.statement("SELECT count(*) FROM series").rows([]) { $0.int(0) }.first ?? 0))
+        // A fleet's devices share their few check ids and keys: each row's are the strings of the row
+        // before when they are equal (the table is read in id order, so a device's series are together).
+        var last = SeriesName(device: "", check: "", key: "")
+        try database.statement("SELECT id, device, check_id, key FROM series").each([]) { row in
+            let name = SeriesName(
+                device: row.text(1, reusing: last.device), check: row.text(2, reusing: last.check),
+                key: row.text(3, reusing: last.key))
+            ids[name] = row.int(0)
+            last = name
         }
-        return Dictionary(rows, uniquingKeysWith: { a, _ in a })
-    }
-
-    static func seriesName(_ device: String, _ check: String, _ key: String) -> String {
-        "\(device)\u{1F}\(check)\u{1F}\(key)"
+        return ids
     }
 
     /// The largest series id so far (0 for none): the pass numbers new series itself, in bulk.
@@ -320,4 +326,11 @@ extension CollectorStore {
                 max: row.double(4))
         }
     }
+}
+
+/// What names a series: its device, check and observation key (the `series` table's unique key).
+struct SeriesName: Hashable, Sendable {
+    var device: String
+    var check: String
+    var key: String
 }
