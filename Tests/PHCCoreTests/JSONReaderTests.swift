@@ -66,6 +66,35 @@ struct JSONReaderTests {
         #expect(decoded == .array([.string("a\"b\\c/d\u{8}\u{c}\n\r\t"), .string("é😀"), .string("plain é")]))
     }
 
+    @Test("long strings read eight bytes at a time stop at every quote, escape, control byte and non-ASCII byte")
+    func stringsAtEveryOffset() throws {
+        // Each special byte (sequence) at every offset of a 40-byte string, and the string's end at
+        // every length: read as JSONDecoder reads it (or refused where it refuses).
+        let specials: [[UInt8]] = [
+            Array(#"\""#.utf8), Array(#"\\"#.utf8), Array(#"\n"#.utf8), Array(#"\u00e9"#.utf8), [0x01], [0x1F], [0x7F],
+            [0x20], [0xC3, 0xA9], [0xF0, 0x9F, 0x98, 0x80], [0xC3], Array(#"" , "x"#.utf8),
+        ]
+        var cases: [[UInt8]] = (0...40).map { Array(repeating: UInt8(ascii: "a"), count: $0) }
+        for special in specials {
+            for offset in 0...40 {
+                var text = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn".utf8)
+                text.insert(contentsOf: special, at: offset)
+                cases.append(text)
+            }
+        }
+        for text in cases {
+            let document = [UInt8(ascii: "[")] + [0x22] + text + [0x22] + [UInt8(ascii: "]")]
+            let expected = try? JSONDecoder().decode([String].self, from: Data(document))
+            let read = JSONReader.read(document) { reader throws(JSONReader.Failure) -> [String]? in
+                var strings: [String] = []
+                try reader.beginArray()
+                while try reader.nextElement() { strings.append(try reader.string()) }
+                return strings
+            }
+            #expect(read == expected, "\(String(decoding: text, as: UTF8.self).debugDescription)")
+        }
+    }
+
     @Test("whole numbers keep all 64 bits; a fraction or one past the range is refused")
     func integers() throws {
         for (text, expected) in [("9223372036854775807", Int64.max), ("-9223372036854775808", Int64.min), ("3e2", 300)]

@@ -125,6 +125,7 @@ public struct JSONReader {
         index += 1
         let start = index
         var ascii = true
+        index = Self.plainRun(bytes, from: index)
         // The common case: no escapes, so the bytes are the string.
         while index < bytes.count {
             let byte = bytes[index]
@@ -141,6 +142,28 @@ public struct JSONReader {
             index += 1
         }
         return try escapedString(from: start)
+    }
+
+    /// Where the run of plain bytes from `start` ends, eight at a time: a run of printable ASCII
+    /// with no quote and no backslash (a base64 payload is kilobytes of them). It stops at or before
+    /// the first other byte, which the byte-by-byte loop then reads.
+    @inline(__always)
+    static func plainRun(_ bytes: [UInt8], from start: Int) -> Int {
+        bytes.withUnsafeBytes { raw in
+            let (ones, highs): (UInt64, UInt64) = (0x0101_0101_0101_0101, 0x8080_8080_8080_8080)
+            var index = start
+            while index + 8 <= raw.count {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                // Each test is exact as a whole (whether any byte is such), which is all that is asked.
+                let control = (word &- ones &* 0x20) & ~word
+                let (quotes, backslashes) = (word ^ (ones &* 0x22), word ^ (ones &* 0x5C))
+                let quote = (quotes &- ones) & ~quotes
+                let backslash = (backslashes &- ones) & ~backslashes
+                guard (word | control | quote | backslash) & highs == 0 else { break }
+                index += 8
+            }
+            return index
+        }
     }
 
     /// A whole number that fits in 64 bits (`3`, `-7`; also `3.0` or `3e2`, which are whole).
