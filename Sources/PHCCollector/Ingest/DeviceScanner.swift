@@ -134,7 +134,9 @@ enum DeviceScanner {
         inspected.reserveCapacity(looked.count + folders.count)
         for case let folder? in looked { inspected.append(folder) }
         guard !folders.isEmpty else { return inspected }
-        return (inspected + folders).sorted { $0.name < $1.name }
+        inspected.append(contentsOf: folders)
+        inspected.sort { $0.name < $1.name }
+        return inspected
     }
 
     /// The usual folder, with one `stat`: a folder (as listed) with a device name and a regular

@@ -234,7 +234,6 @@ extension CollectorStore {
     /// round the series, a slice per call.
     ///
     /// - Returns: whether the round is over (the cursor is back before the first series).
-    @discardableResult
     func pruneSeries(rawBefore: Int64, hourlyBefore: Int64, dailyBefore: Int64, slice: Int = 2_000) throws -> Bool {
         let cursor = try historyState("prune_cursor") ?? 0
         let (count, last) =
