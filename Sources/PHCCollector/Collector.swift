@@ -140,7 +140,7 @@ public struct Collector: Sendable {
             let folder = DeviceScanner.settled(found, root: root)
             guard folder.problem == nil else { return .plan(folder, listing: nil) }
             if let health = folder.healthDir,
-                folder.manifestChanged(since: record?.manifestSignature) || record?.fileProblem != nil
+                folder.manifestChanged(since: record?.manifestStamp) || record?.fileProblem != nil
             {
                 return .plan(folder, listing: DeviceScanner.backlogs(in: health, root: root))
             }
@@ -421,7 +421,7 @@ public struct Collector: Sendable {
                 work.scanProblems.append((problem, recorded))
             }
         }
-        let manifestChanged = folder.manifestChanged(since: record?.manifestSignature)
+        let manifestChanged = folder.manifestChanged(since: record?.manifestStamp)
         // Listed beforehand, in parallel, where the manifest changed or a file problem stands.
         if let (backlogs, problems) = listing {
             listed = true

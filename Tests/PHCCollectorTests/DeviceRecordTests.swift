@@ -56,7 +56,7 @@ struct DeviceRecordTests {
             record.keyID = "key-\(name)"
             record.checks = [CheckSummary(id: "gpu:0", status: .warn, summary: "\(name) hot")]
             record.latestValues = [SeriesValue(check: "gpu:0", key: "temperature_c", value: 84)]
-            record.manifestSignature = "1:2:3.4"
+            record.manifestStamp = FileStamp(inode: 1, size: 2, seconds: 3, nanoseconds: 4)
             record.lastSeen = 1_800_000_000
             record.fileProblem = FileProblem(path: "/p", kind: .unreadable, reason: "r", signature: "s")
             whole.append(record)

@@ -21,7 +21,22 @@ struct DeviceScannerTests {
         info.st_ino = UInt(inode)
         info.st_size = Int(size)
         info.st_mtim = timespec(tv_sec: Int(seconds), tv_nsec: Int(nanoseconds))
-        #expect(DeviceScanner.signature(info) == "\(inode):\(size):\(seconds).\(nanoseconds)")
+        let text = "\(inode):\(size):\(seconds).\(nanoseconds)"
+        #expect(FileStamp(info).description == text)
+        // Read back from the database as the same stamp.
+        #expect(FileStamp(Array(text.utf8)) == FileStamp(info))
+    }
+
+    @Test(
+        "a stored signature spelled any other way, or not one at all, reads as no stamp (the file counts as changed)",
+        arguments: [
+            "", "1", "1:2", "1:2:3", "1:2:3.", ":2:3.4", "1::3.4", "1:2:.4", "01:2:3.4", "1:02:3.4", "1:2:3.04",
+            "-1:2:3.4", "1:-0:3.4", "1:+2:3.4", "1:2:3.4.5", "1:2:3:4", "1.2:3.4", "1:2:3.4 ", " 1:2:3.4", "1:2:3.-",
+            "1:2:3.--4", "1:2-:3.4", "a:2:3.4", "18446744073709551616:0:0.0", "0:9223372036854775808:0.0",
+            "0:0:-9223372036854775809.0", "0:0:0.99999999999999999999999",
+        ])
+    func notAStamp(text: String) {
+        #expect(FileStamp(Array(text.utf8)) == nil)
     }
 
     @Test(

@@ -11,12 +11,13 @@ internal import PHCCore
 /// A file the collector may read, with what identifies its version.
 struct FileRef: Equatable, Sendable {
     var path: String
-    /// `inode:size:seconds.nanoseconds` of the modification time: a changed file gets a new one.
-    /// Written without arithmetic, so any time a file system reports (the year 2300, or 10^18) is fine.
-    var signature: String
+    /// inode, size and modification time: a changed file gets a new one.
+    var stamp: FileStamp
+    /// The ``stamp`` as stored, `inode:size:seconds.nanoseconds`.
+    var signature: String { stamp.description }
     /// The file's modification time in seconds, as the file system says (untrusted: may be anything).
-    var modified: Int64
-    var size: Int64
+    var modified: Int64 { stamp.seconds }
+    var size: Int64 { stamp.size }
 }
 
 /// A file or folder of the share that cannot be used, and why. Recorded as a
@@ -45,11 +46,11 @@ struct DeviceFolder: Equatable, Sendable {
     /// before anything of the folder is used.
     var provisional = false
 
-    /// Whether there is a manifest other than the one last examined (its signature, nil for none):
+    /// Whether there is a manifest other than the one last examined (its stamp, nil for none):
     /// only then is it read.
     @inline(__always)
-    func manifestChanged(since signature: String?) -> Bool {
-        manifest.map { $0.signature != signature } ?? false
+    func manifestChanged(since stamp: FileStamp?) -> Bool {
+        manifest.map { $0.stamp != stamp } ?? false
     }
 }
 
@@ -274,48 +275,7 @@ enum DeviceScanner {
     }
 
     static func reference(_ path: String, _ info: stat) -> FileRef {
-        FileRef(
-            path: path, signature: signature(info), modified: Int64(info.st_mtim.tv_sec), size: Int64(info.st_size))
-    }
-
-    /// `inode:size:seconds.nanoseconds`, written digit by digit into one buffer (a pass writes one for
-    /// every device).
-    static func signature(_ info: stat) -> String {
-        String(unsafeUninitializedCapacity: 4 * 20 + 4) { buffer in
-            var end = 0
-            func put(_ value: UInt64) {
-                var length = 1
-                var rest = value / 10
-                while rest > 0 {
-                    length += 1
-                    rest /= 10
-                }
-                rest = value
-                for position in (end..<end + length).reversed() {
-                    buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
-                    rest /= 10
-                }
-                end += length
-            }
-            func put(_ value: Int64) {
-                if value < 0 {
-                    buffer[end] = UInt8(ascii: "-")
-                    end += 1
-                }
-                put(value.magnitude)
-            }
-            put(UInt64(info.st_ino))
-            buffer[end] = UInt8(ascii: ":")
-            end += 1
-            put(Int64(info.st_size))
-            buffer[end] = UInt8(ascii: ":")
-            end += 1
-            put(Int64(info.st_mtim.tv_sec))
-            buffer[end] = UInt8(ascii: ".")
-            end += 1
-            put(Int64(info.st_mtim.tv_nsec))
-            return end
-        }
+        FileRef(path: path, stamp: FileStamp(info))
     }
 
     /// Backlog files in a `_health` folder, oldest first by their first sequence number, and

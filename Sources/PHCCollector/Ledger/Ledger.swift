@@ -126,12 +126,12 @@ struct Ledger: Sendable {
         }
         record.rejection = problem
         record.rejectionKind = .refused
-        record.manifestSignature = nil
+        record.manifestStamp = nil
     }
 
     private func applyManifest(_ verdict: Verdict, file: FileRef, record: inout DeviceRecord, writes: inout PassWrites)
     {
-        record.manifestSignature = file.signature
+        record.manifestStamp = file.stamp
         var refusal: (RejectionKind, String, Int64?)?
         switch verdict {
         case .verified(let verified):

@@ -45,7 +45,7 @@ final class CollectorStore {
         ("problems", false, { .text($0.problemsJSON) }),
         ("agent_version", false, { .optional($0.agentVersion) }),
         ("last_seen", false, { .optional($0.lastSeen) }),
-        ("manifest_signature", false, { .optional($0.manifestSignature) }),
+        ("manifest_signature", false, { .optional($0.manifestStamp?.description) }),
         ("rejection", false, { .optional($0.rejection.map(capped)) }),
         ("rejection_kind", false, { .optional($0.rejectionKind?.rawValue) }),
         ("skew_s", false, { .int($0.skewSeconds) }),
@@ -94,7 +94,7 @@ final class CollectorStore {
                 issuedAt: row.optionalInt(4), expiresAt: row.optionalInt(5), intervalS: row.optionalInt(6),
                 status: row.text(7, as: CheckStatus.self), problemsJSON: row.text(8, reusing: "[]"),
                 agentVersion: agentVersion, lastSeen: row.optionalInt(10),
-                manifestSignature: row.optionalText(11), rejection: row.optionalText(12),
+                manifestStamp: row.textBytes(11).flatMap(FileStamp.init), rejection: row.optionalText(12),
                 rejectionKind: row.optionalText(13).map { RejectionKind(rawValue: $0) ?? .unreadable },
                 skewSeconds: row.int(14))
             if let path = row.optionalText(15), let reason = row.optionalText(17) {

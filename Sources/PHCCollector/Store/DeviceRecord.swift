@@ -79,7 +79,7 @@ struct DeviceRecord: Equatable, Sendable {
     /// Collector time when the last accepted manifest arrived.
     var lastSeen: Int64?
     /// inode, size and mtime of the manifest.json last examined: unchanged files are skipped.
-    var manifestSignature: String?
+    var manifestStamp: FileStamp?
     /// Why the current manifest.json is refused, nil when it is not.
     var rejection: String?
     var rejectionKind: RejectionKind?
@@ -107,7 +107,7 @@ struct DeviceRecord: Equatable, Sendable {
     /// folder is good enough to tell.
     @inline(__always)
     func isQuiet(_ folder: DeviceFolder) -> Bool {
-        folder.problem == nil && folder.manifest != nil && !folder.manifestChanged(since: manifestSignature)
+        folder.problem == nil && folder.manifest != nil && !folder.manifestChanged(since: manifestStamp)
             && fileProblem == nil && displayName == folder.displayName
     }
 

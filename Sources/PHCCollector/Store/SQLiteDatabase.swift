@@ -273,8 +273,9 @@ final class Statement {
                 return name.withUTF8 { Self.same($0, bytes) }
             }
         }
-        /// The column's text as SQLite holds it, nil for NULL. With the length SQLite knows: no strlen
-        /// (a pass reads hundreds of thousands of these).
+        /// The column's text as SQLite holds it, nil for NULL, valid until the statement steps on. With
+        /// the length SQLite knows: no strlen (a pass reads hundreds of thousands of these).
+        func textBytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>? { bytes(column) }
         private func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
             guard let pointer = sqlite3_column_text(raw, column) else { return nil }
             return UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(raw, column)))
