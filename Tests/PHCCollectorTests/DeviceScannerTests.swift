@@ -24,7 +24,7 @@ struct DeviceScannerTests {
         let text = "\(inode):\(size):\(seconds).\(nanoseconds)"
         #expect(FileStamp(info).description == text)
         // Read back from the database as the same stamp.
-        #expect(FileStamp(Array(text.utf8)) == FileStamp(info))
+        #expect(FileStamp(text) == FileStamp(info))
     }
 
     @Test(
@@ -36,7 +36,7 @@ struct DeviceScannerTests {
             "0:0:-9223372036854775809.0", "0:0:0.99999999999999999999999",
         ])
     func notAStamp(text: String) {
-        #expect(FileStamp(Array(text.utf8)) == nil)
+        #expect(FileStamp(text) == nil)
     }
 
     @Test(

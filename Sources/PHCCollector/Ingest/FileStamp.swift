@@ -66,66 +66,60 @@ struct FileStamp: Hashable, Sendable, CustomStringConvertible {
     /// The stamp whose ``description`` `text` is. Nil for any other text, another spelling of the
     /// same numbers included (`01`, `-0`, `+1`): a stored text and a stamp are equal exactly when
     /// their texts are, so that a text from an older or damaged database only means "changed".
-    init?(_ text: some Collection<UInt8>) {
-        var (inode, size, seconds): (UInt64, Int64, Int64) = (0, 0, 0)
-        var number = 0
-        var field = Field()
-        for byte in text {
-            if number < 3 && byte == (number < 2 ? UInt8(ascii: ":") : UInt8(ascii: ".")) {
-                switch number {
-                case 0:
-                    guard let value = field.unsigned else { return nil }
-                    inode = value
-                case 1:
-                    guard let value = field.signed else { return nil }
-                    size = value
-                default:
-                    guard let value = field.signed else { return nil }
-                    seconds = value
-                }
-                number += 1
-                field = Field()
-            } else if !field.add(byte, signAllowed: number > 0) {
-                return nil
-            }
-        }
-        guard number == 3, let nanoseconds = field.signed else { return nil }
-        self.init(inode: inode, size: size, seconds: seconds, nanoseconds: nanoseconds)
+    init?(_ text: String) {
+        var text = text
+        guard let stamp = text.withUTF8(Self.parse) else { return nil }
+        self = stamp
     }
 
-    /// One number of the text as it is read: digits, no leading zero, an optional minus first.
-    private struct Field {
-        var negative = false
-        var digits = 0
+    /// ``init(_:)`` on the bytes of a text (a column as SQLite holds it: no string made for it).
+    static func parse(_ text: UnsafeBufferPointer<UInt8>) -> FileStamp? {
+        var at = 0
+        guard let inode = number(text, &at, signed: false, then: UInt8(ascii: ":")),
+            let size = signed(number(text, &at, signed: true, then: UInt8(ascii: ":"))),
+            let seconds = signed(number(text, &at, signed: true, then: UInt8(ascii: "."))),
+            let nanoseconds = signed(number(text, &at, signed: true, then: nil))
+        else { return nil }
+        return FileStamp(inode: inode.magnitude, size: size, seconds: seconds, nanoseconds: nanoseconds)
+    }
+
+    /// The number written at `at` (digits, no leading zero, a minus first where `signed`) and the
+    /// byte after it (`then`, or the end of the text), or nil; `at` moves past both.
+    private static func number(_ text: UnsafeBufferPointer<UInt8>, _ at: inout Int, signed: Bool, then: UInt8?)
+        -> (negative: Bool, magnitude: UInt64)?
+    {
+        var index = at
+        let negative = signed && index < text.count && text[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        let first = index
         var magnitude: UInt64 = 0
-        var overflowed = false
-
-        /// Whether `byte` may come next; a number too large for 64 bits is noted, not trapped on.
-        mutating func add(_ byte: UInt8, signAllowed: Bool) -> Bool {
-            if byte == UInt8(ascii: "-") {
-                guard signAllowed, !negative, digits == 0 else { return false }
-                negative = true
-                return true
-            }
-            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte), !(digits == 1 && magnitude == 0) else {
-                return false
-            }
-            let (times, over1) = magnitude.multipliedReportingOverflow(by: 10)
-            let (plus, over2) = times.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            overflowed = overflowed || over1 || over2
-            magnitude = plus
-            digits += 1
-            return true
+        while index < text.count {
+            let digit = text[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            // More than 64 bits cannot be how a stamp was written: no trap, no stamp.
+            let (times, over) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times.addingReportingOverflow(UInt64(digit))
+            guard !over, !carry else { return nil }
+            magnitude = sum
+            index += 1
         }
-
-        var unsigned: UInt64? { digits > 0 && !negative && !overflowed ? magnitude : nil }
-
-        var signed: Int64? {
-            guard digits > 0, !overflowed else { return nil }
-            if !negative { return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil }
-            // "-0" is not how zero is written; the most negative number is one more than the largest.
-            guard magnitude > 0, magnitude <= UInt64(Int64.max) + 1 else { return nil }
-            return Int64(bitPattern: 0 &- magnitude)
+        guard index > first, index == first + 1 || text[first] != UInt8(ascii: "0"), !(negative && magnitude == 0)
+        else { return nil }
+        if let then {
+            guard index < text.count, text[index] == then else { return nil }
+            index += 1
+        } else if index != text.count {
+            return nil
         }
+        at = index
+        return (negative, magnitude)
+    }
+
+    /// The signed value of a number read, nil when it does not fit in 64 bits (or was not read).
+    private static func signed(_ number: (negative: Bool, magnitude: UInt64)?) -> Int64? {
+        guard let (negative, magnitude) = number else { return nil }
+        if !negative { return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil }
+        // The most negative number is one more than the largest.
+        return magnitude <= UInt64(Int64.max) + 1 ? Int64(bitPattern: 0 &- magnitude) : nil
     }
 }

@@ -88,26 +88,23 @@ final class CollectorStore {
             let name = row.text(0)
             let agentVersion = row.isNull(9) ? nil : row.text(9, reusing: version)
             version = agentVersion ?? version
-            var record = DeviceRecord(
+            var fileProblem: FileProblem?
+            if let path = row.optionalText(15), let reason = row.optionalText(17) {
+                fileProblem = FileProblem(
+                    path: path, kind: row.optionalText(16).flatMap(RejectionKind.init(rawValue:)) ?? .unreadable,
+                    reason: reason, signature: row.text(18))
+            }
+            // Made in place: a record built first and then stored was a copy of each.
+            byName[name] = DeviceRecord(
                 name: name, displayName: row.text(1, reusing: name),
                 trust: row.text(2, as: DeviceTrust.self) ?? .unknown, lastSequence: row.optionalInt(3),
                 issuedAt: row.optionalInt(4), expiresAt: row.optionalInt(5), intervalS: row.optionalInt(6),
                 status: row.text(7, as: CheckStatus.self), problemsJSON: row.text(8, reusing: "[]"),
                 agentVersion: agentVersion, lastSeen: row.optionalInt(10),
-                manifestStamp: row.textBytes(11).flatMap(FileStamp.init), rejection: row.optionalText(12),
+                manifestStamp: row.textBytes(11).flatMap(FileStamp.parse), rejection: row.optionalText(12),
                 rejectionKind: row.optionalText(13).map { RejectionKind(rawValue: $0) ?? .unreadable },
-                skewSeconds: row.int(14))
-            if let path = row.optionalText(15), let reason = row.optionalText(17) {
-                record.fileProblem = FileProblem(
-                    path: path, kind: row.optionalText(16).flatMap(RejectionKind.init(rawValue:)) ?? .unreadable,
-                    reason: reason, signature: row.text(18))
-            }
-            if withBodies {
-                Self.fillBody(&record, from: row, at: 19)
-            } else {
-                record.hasBody = false
-            }
-            byName[name] = record
+                skewSeconds: row.int(14), fileProblem: fileProblem, hasBody: false)
+            if withBodies { Self.fillBody(&byName[name]!, from: row, at: 19) }
         }
         return byName
     }
