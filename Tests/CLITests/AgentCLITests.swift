@@ -73,6 +73,15 @@ struct AgentCLITests {
         #expect(refused.status == 1 && refused.stderr.contains("interval: 300000000000s is too long (at most 7d)"))
     }
 
+    @Test("--version that cannot be written (stdout on a full device) exits 1, both binaries")
+    func versionUnwritten() throws {
+        for binary in [agent, Command.built("phc-collector")] {
+            let shell = try Command.runBlocking("/bin/sh", ["-c", "exec \"$0\" --version > /dev/full", binary])
+            #expect(shell.status == 1, "\(binary): \(shell.stderr)")
+            #expect(try Command.runBlocking(binary, ["--version"]).status == 0)
+        }
+    }
+
     @Test("run without a key: one line naming the key file and the fix, exit 1, no stack trace")
     func runWithoutKey() async throws {
         let directory = try TemporaryDirectory()

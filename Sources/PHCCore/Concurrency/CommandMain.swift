@@ -19,8 +19,10 @@ public enum CommandMain {
         let given = UnsafeBufferPointer(start: CommandLine.unsafeArgv + 1, count: max(0, Int(CommandLine.argc) - 1))
         if PlainCommandLine.asksVersion(given) {
             var line = PHCVersion.summary + "\n"
-            line.withUTF8 { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-            exit(0)
+            // A line this short is written whole or not at all; not at all (a full disk, a closed
+            // pipe) is a failure: whoever asked did not get the answer.
+            let written = line.withUTF8 { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            exit(written == line.utf8.count ? 0 : 1)
         }
         run(command, Array(CommandLine.arguments.dropFirst()))
     }
