@@ -426,8 +426,9 @@ public struct Collector: Sendable {
         if let (backlogs, problems) = listing {
             listed = true
             for backlog in backlogs {
-                present[backlog.path] = backlog.signature
-                if try store.fileSignature(backlog.path) != backlog.signature { work.backlogs.append(backlog) }
+                let signature = backlog.signature
+                present[backlog.path] = signature
+                if try store.fileSignature(backlog.path) != signature { work.backlogs.append(backlog) }
             }
             try note(problems)
         }
@@ -437,12 +438,13 @@ public struct Collector: Sendable {
             listed = true
             let (files, problems) = DeviceScanner.legacyFiles(in: folder.path, root: root)
             for file in files {
-                present[file.path] = file.signature
+                let signature = file.signature
+                present[file.path] = signature
                 // A file dated in the future is read every pass (its clock stays off while it is there),
                 // its refusal recorded once.
                 switch try store.fileSignature(file.path) {
-                case file.signature: continue
-                case Ledger.futureMark + file.signature: work.legacy.append(file)
+                case signature: continue
+                case Ledger.futureMark + signature: work.legacy.append(file)
                 default:
                     work.legacy.append(file)
                     work.unrecordedLegacy.insert(file.path)

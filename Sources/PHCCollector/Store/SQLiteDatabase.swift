@@ -255,19 +255,19 @@ final class Statement {
         func int(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
         func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
         func text(_ column: Int32) -> String {
-            bytes(column).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            textBytes(column).map { String(decoding: $0, as: UTF8.self) } ?? ""
         }
         /// The text, or `known` itself when the text is the same: no new string (a record's display
         /// name is usually its name, and most devices run one agent version).
         func text(_ column: Int32, reusing known: String) -> String {
-            guard let bytes = bytes(column) else { return "" }
+            guard let bytes = textBytes(column) else { return "" }
             var known = known
             return known.withUTF8 { Self.same($0, bytes) } ? known : String(decoding: bytes, as: UTF8.self)
         }
         /// The case whose raw value the text is, nil for NULL or any other text (no string is made).
         func text<Value: RawRepresentable & CaseIterable>(_ column: Int32, as type: Value.Type) -> Value?
         where Value.RawValue == String {
-            guard let bytes = bytes(column) else { return nil }
+            guard let bytes = textBytes(column) else { return nil }
             return Value.allCases.first { value in
                 var name = value.rawValue
                 return name.withUTF8 { Self.same($0, bytes) }
@@ -275,8 +275,7 @@ final class Statement {
         }
         /// The column's text as SQLite holds it, nil for NULL, valid until the statement steps on. With
         /// the length SQLite knows: no strlen (a pass reads hundreds of thousands of these).
-        func textBytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>? { bytes(column) }
-        private func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
+        func textBytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
             guard let pointer = sqlite3_column_text(raw, column) else { return nil }
             return UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(raw, column)))
         }
