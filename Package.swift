@@ -24,12 +24,15 @@ let package = Package(
         .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
         // Small C shims for what Swift cannot do safely: fork-based filesystem probes.
         .target(name: "CPHCSystem", cSettings: [.define("_GNU_SOURCE")]),
+        // Ed25519 batch verification (one multi-scalar multiplication for many signatures), which
+        // swift-crypto does not offer: a collector pass checks thousands of signatures.
+        .target(name: "CEd25519Batch"),
 
         // Foundation-light shared core: manifest, DSSE signing, atomic files, gzip.
         .target(
             name: "PHCCore",
             dependencies: [
-                "CCurl", "CZlib", "CPHCSystem",
+                "CCurl", "CZlib", "CPHCSystem", "CEd25519Batch",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -246,6 +246,42 @@ struct CollectorTests {
         #expect(try fleet.collector(configuration).pass().accepted == 1)
     }
 
+    @Test("a fleet bigger than a batch of signatures: each bad one among the good is refused, every good one accepted")
+    func batchedSignatures() throws {
+        let fleet = try FleetFixture()
+        defer { fleet.remove() }
+        let names = (0..<150).map { "dev" + String(1000 + $0).dropFirst() }
+        // Forged: a byte of the signature altered, under the device's own key id (checked, and failing),
+        // in the first, second and third chunk of 64, and the very last device.
+        let forged: Set = ["dev005", "dev064", "dev100", "dev149"]
+        for name in names {
+            var envelope = try DSSEEnvelope.decode(fleet.envelope(name))
+            var signature = Data(base64Encoded: envelope.signatures[0].sig)!
+            if forged.contains(name) {
+                signature[40] ^= 0x01
+            } else if name == "dev070" {
+                // Two signatures, the first bad: the second, checked after the batch, verifies it.
+                signature[3] ^= 0x80
+                envelope.signatures.append(envelope.signatures[0])
+            }
+            envelope.signatures[0].sig = signature.base64EncodedString()
+            try fleet.publish(name, data: envelope.encoded())
+        }
+        let configuration = try fleet.configuration()
+        let summary = try fleet.collector(configuration).pass()
+        #expect(summary.accepted == 146 && summary.rejected == 4)
+        let records = try fleet.store(configuration).devices()
+        for name in names {
+            if forged.contains(name) {
+                #expect(records[name]?.rejectionKind == .signature, "\(name)")
+                #expect(records[name]?.rejection?.contains("does not verify") == true, "\(name)")
+                #expect(records[name]?.lastSequence == nil, "\(name)")
+            } else {
+                #expect(records[name]?.rejection == nil && records[name]?.lastSequence == 1, "\(name)")
+            }
+        }
+    }
+
     @Test("a pass that fails halfway commits nothing")
     func atomicPass() throws {
         let fleet = try FleetFixture()

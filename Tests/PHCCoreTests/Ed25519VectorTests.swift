@@ -29,9 +29,9 @@ struct Ed25519VectorTests {
             File.self, from: Repository.read(Repository.fixture("PHCCoreTests", "wycheproof-ed25519_test.json")))
         var checked = 0
         for group in file.testGroups {
-            let key = PublicKey(rawBytes: hex(group.publicKey.pk))
+            let key = PublicKey(rawBytes: hexBytes(group.publicKey.pk))
             for test in group.tests {
-                let verifies = key.isValidSignature(hex(test.sig), for: hex(test.msg))
+                let verifies = key.isValidSignature(hexBytes(test.sig), for: hexBytes(test.msg))
                 #expect(verifies == (test.result == "valid"), "tcId \(test.tcId): \(test.comment)")
                 checked += 1
             }
@@ -39,7 +39,7 @@ struct Ed25519VectorTests {
         #expect(checked == file.numberOfTests)
         // Every Wycheproof key is a proper key: the weak-key rule refuses none of them.
         for group in file.testGroups {
-            let line = "ed25519:" + Data(hex(group.publicKey.pk)).base64EncodedString()
+            let line = "ed25519:" + Data(hexBytes(group.publicKey.pk)).base64EncodedString()
             #expect(throws: Never.self, "\(group.publicKey.pk)") { _ = try PublicKey.parse(line: line) }
         }
     }
@@ -65,14 +65,14 @@ struct Ed25519VectorTests {
 
     @Test("small-order keys are refused in every encoding, and verify nothing", arguments: smallOrder)
     func smallOrderKeys(encoding: String) throws {
-        let bytes = hex(encoding)
+        let bytes = hexBytes(encoding)
         #expect(throws: PublicKey.Problem.smallOrder) {
             _ = try PublicKey.parse(line: "ed25519:" + Data(bytes).base64EncodedString())
         }
         #expect(PublicKey(line: "ed25519:" + Data(bytes).base64EncodedString()) == nil)
         // The forgery that needs no private key: R = the identity, S = 0, for any message.
         let key = PublicKey(rawBytes: bytes)
-        let identity = hex("0100000000000000000000000000000000000000000000000000000000000000")
+        let identity = hexBytes("0100000000000000000000000000000000000000000000000000000000000000")
         let forged = identity + [UInt8](repeating: 0, count: 32)
         for message in [[], Array("anything".utf8)] as [[UInt8]] {
             #expect(!key.isValidSignature(forged, for: message))
@@ -87,21 +87,10 @@ struct Ed25519VectorTests {
 
     @Test("non-canonical encodings (y ≥ p) are refused", arguments: ["ef", "f0", "fe", "ff"])
     func nonCanonical(low: String) {
-        let bytes = hex(low + String(repeating: "ff", count: 30) + "7f")
+        let bytes = hexBytes(low + String(repeating: "ff", count: 30) + "7f")
         #expect(throws: PublicKey.Problem.nonCanonical) {
             _ = try PublicKey.parse(line: "ed25519:" + Data(bytes).base64EncodedString())
         }
         #expect(!PublicKey(rawBytes: bytes).isValidSignature([UInt8](repeating: 0, count: 64), for: []))
-    }
-
-    func hex(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            bytes.append(UInt8(text[index..<next], radix: 16)!)
-            index = next
-        }
-        return bytes
     }
 }

@@ -17,13 +17,24 @@ struct ParallelTests {
         let items = Array(0..<count)
         var seen: [Int] = []
         var slices: [Int] = []
-        try Parallel.stream(items, chunk: 64, { $0 * 3 }) { slice in
+        let chunks = Mutex<[Range<Int>]>([])
+        try Parallel.stream(
+            items, chunk: 64,
+            { chunk in
+                chunks.withLock { $0.append(chunk.indices) }
+                return chunk.map { $0 * 3 }
+            }
+        ) { slice in
             slices.append(slice.count)
             seen += slice
         }
         #expect(seen == items.map { $0 * 3 })
         #expect(slices.allSatisfy { $0 <= 64 } && slices.dropLast().allSatisfy { $0 == 64 })
         #expect(slices.count == (count + 63) / 64)
+        // The work saw each chunk whole, once: the items 64 at a time.
+        #expect(
+            chunks.withLock { $0.sorted { $0.lowerBound < $1.lowerBound } }
+                == stride(from: 0, to: count, by: 64).map { $0..<min(count, $0 + 64) })
         #expect(Parallel.map(items) { $0 * 3 } == seen)
     }
 
@@ -36,10 +47,12 @@ struct ParallelTests {
         #expect(throws: Stop.self) {
             try Parallel.stream(
                 Array(0..<10_000), chunk: 10,
-                { item in
-                    if item >= 30 && item % 10 == 0 { usleep(300_000) }
-                    computed.wrappingAdd(1, ordering: .relaxed)
-                    return item
+                { chunk in
+                    chunk.map { item in
+                        if item >= 30 && item % 10 == 0 { usleep(300_000) }
+                        computed.wrappingAdd(1, ordering: .relaxed)
+                        return item
+                    }
                 }
             ) { _ in
                 consumed += 1

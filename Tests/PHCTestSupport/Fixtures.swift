@@ -18,3 +18,15 @@ public enum Repository {
         try Data(contentsOf: URL(fileURLWithPath: path))
     }
 }
+
+/// The bytes written as hex digits, two per byte (test vectors are written that way).
+public func hexBytes(_ text: String) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var index = text.startIndex
+    while index < text.endIndex {
+        let next = text.index(index, offsetBy: 2)
+        bytes.append(UInt8(text[index..<next], radix: 16)!)
+        index = next
+    }
+    return bytes
+}

@@ -102,14 +102,21 @@ struct DeviceEvidence: Sendable {
         return evidence
     }
 
-    /// Verifies the manifest read by ``read(_:limit:budget:now:keep:)`` (pure).
-    /// - Parameter keep: keep the envelope's bytes in the verdict (for the archive).
-    mutating func verifyManifest(keep: Bool = false) {
-        guard let (file, envelope) = unverified else { return }
-        unverified = nil
-        manifest = (
-            file,
-            ManifestVerifier.verify(envelope: envelope, folder: work.folder.name, trusted: work.trusted, keep: keep)
-        )
+    /// Verifies the manifests that ``read(_:limit:budget:now:keep:)`` read of `items` (pure), their
+    /// signatures in one batch.
+    /// - Parameter keep: keep the envelopes' bytes in the verdicts (for the archive).
+    static func verifyManifests(_ items: inout [DeviceEvidence], keep: Bool = false) {
+        let waiting = items.indices.filter { items[$0].unverified != nil }
+        guard !waiting.isEmpty else { return }
+        let verdicts = ManifestVerifier.verify(
+            waiting.map { index in
+                ManifestVerifier.Envelope(
+                    data: items[index].unverified!.envelope, folder: items[index].work.folder.name,
+                    trusted: items[index].work.trusted)
+            }, keep: keep)
+        for (index, verdict) in zip(waiting, verdicts) {
+            items[index].manifest = (items[index].unverified!.file, verdict)
+            items[index].unverified = nil
+        }
     }
 }

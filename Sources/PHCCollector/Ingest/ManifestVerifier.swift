@@ -67,32 +67,98 @@ enum Verdict: Sendable {
 }
 
 /// Reads and verifies envelopes, in parallel across the cores.
+///
+/// Signatures are checked by ``SignatureBatch`` (its rule is the cofactored equation), all the
+/// envelopes given at once in one batch: checking a pass's manifests one at a time with BoringSSL
+/// was most of a full pass's work.
 enum ManifestVerifier {
+    /// An envelope to verify, found in `folder`'s folder, with the keys trusted for that device.
+    struct Envelope: Sendable {
+        var data: Data
+        var folder: String
+        var trusted: [PublicKey]
+    }
+
     /// Verifies one envelope found in `folder`'s folder with `trusted` keys.
     /// - Parameter keep: keep the envelope's bytes in the verdict (for the archive).
     static func verify(envelope data: Data, folder: String, trusted: [PublicKey], keep: Bool = false) -> Verdict {
-        let envelope: DSSEEnvelope
+        verify([Envelope(data: data, folder: folder, trusted: trusted)], keep: keep)[0]
+    }
+
+    /// Verifies `envelopes`, their signatures in one batch; the verdicts are in their order, each
+    /// the one that envelope alone gets.
+    static func verify(_ envelopes: [Envelope], keep: Bool = false) -> [Verdict] {
+        let opened = envelopes.map(open)
+        // Each envelope's first check in the batch (the usual envelope has exactly one); the others,
+        // only tried when the first fails, one at a time.
+        var firsts: [SignatureCheck] = []
+        var batchIndex: [Int?] = []
+        for result in opened {
+            guard case .success(let pending) = result, let first = pending.checks.first else {
+                batchIndex.append(nil)
+                continue
+            }
+            batchIndex.append(firsts.count)
+            firsts.append(first)
+        }
+        let passed = SignatureBatch.verify(firsts)
+        return envelopes.indices.map { index in
+            switch opened[index] {
+            case .failure(let rejection): return rejection.verdict
+            case .success(let pending):
+                let outcome = Result { () throws(SignatureError) in
+                    try pending.outcome { check in
+                        check == 0 ? passed[batchIndex[index]!] : SignatureBatch.verify([pending.checks[check]])[0]
+                    }
+                }
+                return read(outcome, of: envelopes[index], keep: keep)
+            }
+        }
+    }
+
+    /// Why an envelope was refused before any signature was checked.
+    private struct Refusal: Error {
+        var verdict: Verdict
+    }
+
+    /// An envelope decoded as far as its signature checks.
+    private static func open(_ envelope: Envelope) -> Result<DSSEEnvelope.Pending, Refusal> {
+        let decoded: DSSEEnvelope
         do {
-            envelope = try DSSEEnvelope.decode(data)
+            decoded = try DSSEEnvelope.decode(envelope.data)
         } catch {
-            return .rejected(.unreadable, error.description, sequence: nil)
+            return .failure(Refusal(verdict: .rejected(.unreadable, error.description, sequence: nil)))
         }
-        guard envelope.payloadType == Manifest.payloadType else {
-            return .rejected(
-                .unreadable, SignatureError.wrongPayloadType(envelope.payloadType).description, sequence: nil)
+        guard decoded.payloadType == Manifest.payloadType else {
+            return .failure(
+                Refusal(
+                    verdict: .rejected(
+                        .unreadable, SignatureError.wrongPayloadType(decoded.payloadType).description, sequence: nil)))
         }
-        guard !trusted.isEmpty else {
-            return .rejected(
-                .signature,
-                "no key is trusted for device \(folder) (enrol it: phc-collector trust add \(folder) ed25519:…)",
-                sequence: nil)
+        guard !envelope.trusted.isEmpty else {
+            return .failure(
+                Refusal(
+                    verdict: .rejected(
+                        .signature,
+                        "no key is trusted for device \(envelope.folder) (enrol it: phc-collector trust add \(envelope.folder) ed25519:…)",
+                        sequence: nil)))
         }
+        do {
+            return .success(try decoded.pending(trustedKeys: envelope.trusted))
+        } catch {
+            return .failure(Refusal(verdict: .rejected(.signature, error.description, sequence: nil)))
+        }
+    }
+
+    /// The verdict on an envelope whose signatures were checked: its manifest read, when one verified.
+    private static func read(
+        _ outcome: Result<(payload: Data, key: PublicKey), SignatureError>, of envelope: Envelope, keep: Bool
+    ) -> Verdict {
         let payload: Data
         let key: PublicKey
-        do {
-            (payload, key) = try envelope.verify(trustedKeys: trusted)
-        } catch {
-            return .rejected(.signature, error.description, sequence: nil)
+        switch outcome {
+        case .failure(let error): return .rejected(.signature, error.description, sequence: nil)
+        case .success(let verified): (payload, key) = verified
         }
         let manifest: ManifestHead
         do {
@@ -100,16 +166,17 @@ enum ManifestVerifier {
         } catch {
             return .rejected(.unreadable, error.description, sequence: nil)
         }
-        guard manifest.device.lowercased() == folder else {
+        guard manifest.device.lowercased() == envelope.folder else {
             return .rejected(
                 .mismatch,
                 "manifest of device \(InertText.clipped(InertText.terminal(manifest.device), to: 64)) "
-                    + "found in the folder of \(folder)",
+                    + "found in the folder of \(envelope.folder)",
                 sequence: manifest.sequence)
         }
         return .verified(
             VerifiedManifest(
-                manifest: manifest, keyID: key.keyID, digest: Digest.sha256Hex(payload), envelope: keep ? data : nil))
+                manifest: manifest, keyID: key.keyID, digest: Digest.sha256Hex(payload),
+                envelope: keep ? envelope.data : nil))
     }
 
     /// Reads a capped envelope file (the I/O half of a manifest's verification, done before the

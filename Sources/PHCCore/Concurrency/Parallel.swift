@@ -42,14 +42,16 @@ public enum Parallel {
         DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
     }
 
-    /// Runs `work` for every item on all cores and hands the results to `consume` on the calling
-    /// thread, in the items' order, `chunk` items at a time, each as soon as it is done: the caller
+    /// Runs `work` for every `chunk` items on all cores and hands the results to `consume` on the
+    /// calling thread, in the items' order, a chunk at a time, each as soon as it is done: the caller
     /// works through the first results (a store writing rows) while the cores compute the rest.
+    /// `work` returns one result per item of its chunk, in order; it sees a whole chunk so that it can
+    /// do together what is cheaper together (signatures checked in one batch).
     ///
     /// When `consume` throws, the chunks not started yet are skipped, and the error is rethrown once
     /// the workers have stopped. It blocks the calling thread until all are done.
     public static func stream<Item: Sendable, Result: Sendable>(
-        _ items: [Item], chunk: Int = 64, _ work: @escaping @Sendable (Item) -> Result,
+        _ items: [Item], chunk: Int = 64, _ work: @escaping @Sendable (ArraySlice<Item>) -> [Result],
         consume: ([Result]) throws -> Void
     ) throws {
         let size = max(1, chunk)
@@ -64,7 +66,7 @@ public enum Parallel {
             BlockingWork.spawn(stackSize: 8 << 20) {
                 while let index = board.claim() {
                     let range = (index * size)..<min(items.count, (index + 1) * size)
-                    board.deliver(index, board.isCancelled ? [] : items[range].map(work))
+                    board.deliver(index, board.isCancelled ? [] : work(items[range]))
                 }
                 finished.signal()
             }

@@ -81,21 +81,52 @@ public struct DSSEEnvelope: Codable, Sendable, Equatable {
     /// - Returns: the payload bytes and the key that verified them.
     /// - Throws: ``SignatureError`` saying why nothing verified.
     public func verify(trustedKeys: [PublicKey]) throws(SignatureError) -> (payload: Data, key: PublicKey) {
+        let pending = try pending(trustedKeys: trustedKeys)
+        return try pending.outcome { check in
+            pending.checks[check].key.isValidSignature(
+                pending.checks[check].signature, for: pending.checks[check].message)
+        }
+    }
+
+    /// The envelope ready to be verified against `trustedKeys`, by checks that may be made elsewhere
+    /// (``SignatureBatch``, with other envelopes' checks).
+    ///
+    /// - Throws: ``SignatureError/malformedEnvelope(_:)`` when the payload is not base64 or there is no
+    ///   signature.
+    public func pending(trustedKeys: [PublicKey]) throws(SignatureError) -> Pending {
         let payloadData = try payloadBytes()
         guard !signatures.isEmpty else { throw .malformedEnvelope("no signatures") }
         let pae = Self.preAuthenticationEncoding(payloadType: payloadType, payload: payloadData)
+        var checks: [SignatureCheck] = []
         var sawTrustedKey = false
         for signature in signatures {
             let candidates = trustedKeys.filter { signature.keyid.isEmpty || $0.keyID == signature.keyid.lowercased() }
             guard !candidates.isEmpty else { continue }
             sawTrustedKey = true
             guard let signatureBytes = Base64.decode(signature.sig) else { continue }
-            for key in candidates where key.isValidSignature(signatureBytes, for: pae) {
-                return (payloadData, key)
-            }
+            for key in candidates { checks.append(SignatureCheck(key: key, signature: signatureBytes, message: pae)) }
         }
-        if sawTrustedKey { throw .badSignature }
-        throw .untrustedKey(signatures.map(\.keyid).filter { !$0.isEmpty })
+        let failure: SignatureError =
+            sawTrustedKey ? .badSignature : .untrustedKey(signatures.map(\.keyid).filter { !$0.isEmpty })
+        return Pending(payload: payloadData, checks: checks, failure: failure)
+    }
+
+    /// An envelope's payload, decoded, and the signature checks that verify it: each signature whose
+    /// key id names a trusted key (or is empty), with each such key, in the order they are tried.
+    public struct Pending: Sendable {
+        public let payload: Data
+        public let checks: [SignatureCheck]
+        /// Why nothing verified, when no check passes.
+        let failure: SignatureError
+
+        /// The payload and the key of the first check that `passed` (asked in order, until one did).
+        ///
+        /// - Throws: ``SignatureError/badSignature`` when a trusted key's signature is there but none
+        ///   passed, ``SignatureError/untrustedKey(_:)`` when no signature names a trusted key.
+        public func outcome(passed: (Int) -> Bool) throws(SignatureError) -> (payload: Data, key: PublicKey) {
+            for index in checks.indices where passed(index) { return (payload, checks[index].key) }
+            throw failure
+        }
     }
 
     /// Compact JSON (one line, sorted keys): the bytes of `manifest.json` and of a backlog line, as
