@@ -2,7 +2,7 @@
     import Glibc
 #endif
 import Dispatch
-import PHCCore
+@testable import PHCCore
 import Synchronization
 import Testing
 
@@ -36,6 +36,25 @@ struct ParallelTests {
             chunks.withLock { $0.sorted { $0.lowerBound < $1.lowerBound } }
                 == stride(from: 0, to: count, by: 64).map { $0..<min(count, $0 + 64) })
         #expect(Parallel.map(items) { $0 * 3 } == seen)
+    }
+
+    @Test(
+        "stream's workers run below the caller's priority (the caller, consuming, is the critical path); the caller's stays"
+    )
+    func workersYield() throws {
+        let which = __priority_which_t(PRIO_PROCESS.rawValue)
+        let caller = getpriority(which, 0)
+        let seen = Mutex<[Int32]>([])
+        try Parallel.stream(
+            Array(0..<256), chunk: 16,
+            { chunk in
+                seen.withLock { $0.append(getpriority(which, 0)) }
+                return Array(chunk)
+            }
+        ) { _ in }
+        #expect(seen.withLock { $0.count } == 16)
+        #expect(seen.withLock { $0 }.allSatisfy { $0 == min(19, caller + Parallel.workerNiceness) })
+        #expect(getpriority(which, 0) == caller)
     }
 
     @Test("an error from the consumer stops the stream: later chunks are not handed over, the error comes back")

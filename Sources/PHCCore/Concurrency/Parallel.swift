@@ -5,6 +5,9 @@
 #endif
 import Dispatch
 internal import Synchronization
+#if canImport(Glibc)
+    internal import Glibc
+#endif
 
 /// CPU-bound work spread over all cores, for the collector's per-device stages at fleet scale.
 public enum Parallel {
@@ -59,11 +62,15 @@ public enum Parallel {
         guard chunks > 0 else { return }
         let board = ChunkBoard<Result>(count: chunks)
         // Threads of their own, one per core, beside the calling thread: libdispatch's pool counts the
-        // calling thread as one of its cores' worth and would lend only one more.
+        // calling thread as one of its cores' worth and would lend only one more. They run at a lower
+        // priority than the caller, whose consuming is the critical path (a collector's store): with
+        // as many workers as cores at the same priority, the caller waited for a core while the
+        // workers ran ahead; this way they have every cycle the caller does not use.
         let workers = min(chunks, max(1, ProcessInfo.processInfo.activeProcessorCount))
         let finished = DispatchSemaphore(value: 0)
         for _ in 0..<workers {
             BlockingWork.spawn(stackSize: 8 << 20) {
+                lowerThreadPriority()
                 while let index = board.claim() {
                     let range = (index * size)..<min(items.count, (index + 1) * size)
                     board.deliver(index, board.isCancelled ? [] : work(items[range]))
@@ -79,6 +86,22 @@ public enum Parallel {
             throw error
         }
     }
+}
+
+/// Lowers the calling thread's priority (Linux's nice is per thread) by ``Parallel/workerNiceness``,
+/// from whatever it is (a collector started with `Nice=` keeps its workers below itself).
+private func lowerThreadPriority() {
+    #if os(Linux)
+        let which = __priority_which_t(PRIO_PROCESS.rawValue)
+        let current = getpriority(which, 0)
+        _ = setpriority(which, 0, min(19, current + Parallel.workerNiceness))
+    #endif
+}
+
+extension Parallel {
+    /// How much lower than the caller ``stream(_:chunk:_:consume:)``'s workers run (nice 0 to 10: a
+    /// weight of about a tenth when they compete with the caller for a core).
+    static let workerNiceness: Int32 = 10
 }
 
 /// Chunks of results handed from the workers to the one consumer: each slot is written by exactly
