@@ -111,7 +111,9 @@ struct PointRecorder {
     let history: HistoryKeeper
     /// The first hour and day not rolled up yet, once the first points came.
     private var watermarks: (hours: Int64, days: Int64)?
-    private var ids: [SeriesName: Int64] = [:]
+    /// Each device's series: looked up once per device, not hashed once per point (a first pass
+    /// numbers 80,000 series of 10,000 devices, and hashing their three names was a fifth of storing).
+    private var ids: [String: [DeviceSeries]] = [:]
     private var nextID: Int64 = 0
 
     init(history: HistoryKeeper) { self.history = history }
@@ -134,18 +136,22 @@ struct PointRecorder {
         var current: [(series: Int64, time: Int64, value: Double)] = []
         var late: [(series: Int64, time: Int64, value: Double)] = []
         current.reserveCapacity(points.count)
-        // Room for every point's series being new (a first pass): the names are not hashed again
-        // each time the table grows.
-        ids.reserveCapacity(ids.count + points.count)
+        // A device's points come together: its series are taken out of the table while they are used.
+        var device: String?
+        var series: [DeviceSeries] = []
         for point in points {
-            let name = SeriesName(device: point.device, check: point.value.check, key: point.value.key)
+            if point.device != device {
+                if let device { ids[device] = series }
+                device = point.device
+                series = ids.removeValue(forKey: point.device) ?? []
+            }
             let id: Int64
-            if let known = ids[name] {
-                id = known
+            if let known = series.first(where: { $0.check == point.value.check && $0.key == point.value.key }) {
+                id = known.id
             } else {
                 id = nextID
                 nextID += 1
-                ids[name] = id
+                series.append(DeviceSeries(check: point.value.check, key: point.value.key, id: id))
                 newSeries.append((id, point.device, point.value.check, point.value.key))
             }
             if point.time < hours || point.time < days {
@@ -154,6 +160,7 @@ struct PointRecorder {
                 current.append((id, point.time, point.value.value))
             }
         }
+        if let device { ids[device] = series }
         try store.insertSeries(newSeries)
         try store.insertPoints(current)
         for point in late {

@@ -47,21 +47,32 @@ extension CollectorStore {
 
     // MARK: Series and points
 
-    /// Every series id by device, check and key.
-    func seriesIDs() throws -> [SeriesName: Int64] {
-        var ids: [SeriesName: Int64] = [:]
+    /// Every series id, by device (each device's few series in a list of their check and key).
+    func seriesIDs() throws -> [String: [DeviceSeries]] {
+        var ids: [String: [DeviceSeries]] = [:]
         ids.reserveCapacity(
-            Int(try database.statement("SELECT count(*) FROM series").rows([]) { $0.int(0) }.first ?? 0))
+            Int(try database.statement("SELECT count(*) FROM devices").rows([]) { $0.int(0) }.first ?? 0))
         // A fleet's devices share their few check ids and keys: each row's are the strings of the row
-        // before when they are equal (the table is read in id order, so a device's series are together).
-        var last = SeriesName(device: "", check: "", key: "")
-        try database.statement("SELECT id, device, check_id, key FROM series").each([]) { row in
-            let name = SeriesName(
-                device: row.text(1, reusing: last.device), check: row.text(2, reusing: last.check),
-                key: row.text(3, reusing: last.key))
-            ids[name] = row.int(0)
-            last = name
+        // before when they are equal. The table is read in id order, so a device's series are together
+        // (all of them but those added later): its list is stored once it is complete.
+        var (device, list) = ("", [DeviceSeries]())
+        var last = DeviceSeries(check: "", key: "", id: 0)
+        func store() {
+            guard !list.isEmpty else { return }
+            ids[device, default: []] += list
+            list.removeAll(keepingCapacity: true)
         }
+        try database.statement("SELECT id, device, check_id, key FROM series").each([]) { row in
+            let name = row.text(1, reusing: device)
+            if name != device {
+                store()
+                device = name
+            }
+            last = DeviceSeries(
+                check: row.text(2, reusing: last.check), key: row.text(3, reusing: last.key), id: row.int(0))
+            list.append(last)
+        }
+        store()
         return ids
     }
 
@@ -327,9 +338,10 @@ extension CollectorStore {
     }
 }
 
-/// What names a series: its device, check and observation key (the `series` table's unique key).
-struct SeriesName: Hashable, Sendable {
-    var device: String
+/// One of a device's series: its check and observation key (with the device, the `series` table's
+/// unique key) and its id.
+struct DeviceSeries: Sendable {
     var check: String
     var key: String
+    var id: Int64
 }

@@ -213,8 +213,15 @@ final class Statement {
             switch value {
             case .int(let number): rc = sqlite3_bind_int64(raw, index, number)
             case .double(let number): rc = sqlite3_bind_double(raw, index, number)
-            // withCString lends a native string's own bytes (no copy); SQLite copies them.
-            case .text(let text): rc = text.withCString { csqlite_bind_text(raw, index, $0, -1) }
+            // A native string's own bytes, with their count (SQLite need not look for the end); SQLite
+            // copies them. (An empty one has no bytes to point at, and a null pointer would bind NULL.)
+            case .text(let text) where text.isEmpty: rc = csqlite_bind_text(raw, index, "", 0)
+            case .text(var text):
+                rc = text.withUTF8 { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) {
+                        csqlite_bind_text(raw, index, $0.baseAddress!, Int32(clamping: $0.count))
+                    }
+                }
             case .null: rc = sqlite3_bind_null(raw, index)
             }
             guard rc == SQLITE_OK else { throw database.error("bind") }
