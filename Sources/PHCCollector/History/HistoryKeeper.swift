@@ -112,7 +112,7 @@ struct PointRecorder {
     /// The first hour and day not rolled up yet, once the first points came.
     private var watermarks: (hours: Int64, days: Int64)?
     /// Each device's series: looked up once per device, not hashed once per point (a first pass
-    /// numbers 80,000 series of 10,000 devices, and hashing their three names was a fifth of storing).
+    /// numbers 80,000 series of 10,000 devices, and hashing their three names was a sixth of storing).
     private var ids: [String: [DeviceSeries]] = [:]
     private var nextID: Int64 = 0
 
