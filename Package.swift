@@ -24,6 +24,9 @@ let package = Package(
         .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
         // Small C shims for what Swift cannot do safely: fork-based filesystem probes.
         .target(name: "CPHCSystem", cSettings: [.define("_GNU_SOURCE")]),
+        // Where Swift's CommandLine finds argv, without the standard library's /proc/self/maps scan at
+        // every start (see process_arguments.c); linked by the executables only.
+        .target(name: "CProcessArguments"),
         // Ed25519 batch verification (one multi-scalar multiplication for many signatures), which
         // swift-crypto does not offer: a collector pass checks thousands of signatures.
         .target(name: "CEd25519Batch"),
@@ -59,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "phc-collector",
             dependencies: [
-                "PHCCollector", "PHCConfig", "PHCCore",
+                "PHCCollector", "PHCConfig", "PHCCore", "CProcessArguments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -67,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "phc-agent",
             dependencies: [
-                "PHCAgent", "PHCConfig", "PHCCore",
+                "PHCAgent", "PHCConfig", "PHCCore", "CProcessArguments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -240,6 +240,24 @@ struct DeploymentTests {
     }
 
     @Test(
+        "the deployable binaries take argv from the C library, without the standard library's /proc/self/maps scan",
+        .enabled(
+            if: Self.releaseBinaries != nil, "needs PHC_RELEASE_BINARIES (scripts/test builds the release binaries)"))
+    func argumentsWithoutScan() async throws {
+        let odd = "/nonexistent/a folder/é ü 😀 --version.yaml"
+        for binary in ["phc-agent", "phc-collector"] {
+            let path = Self.releaseBinaries! + "/" + binary
+            let symbols = try await Command.run("/usr/bin/nm", [path])
+            #expect(symbols.status == 0 && symbols.stdout.contains(" T _swift_stdlib_getUnsafeArgvArgc"), "\(binary)")
+            #expect(!symbols.stdout.contains("_GLOBAL__sub_I_CommandLine.cpp"), "\(binary) links the scan")
+            // Every argument arrives as given: spaces, non-ASCII, one that looks like an option.
+            let result = try await Command.run(path, ["config", "validate", "--config", odd])
+            #expect(
+                result.status == 1 && result.stderr.hasPrefix(odd + ": cannot read configuration"), "\(result.stderr)")
+        }
+    }
+
+    @Test(
         "the packaged binaries need no Swift toolchain: --version, a check, and the agent → collector pipeline run with it hidden",
         .enabled(
             if: Self.releaseBinaries != nil && Self.canUnshare,
