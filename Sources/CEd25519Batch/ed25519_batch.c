@@ -436,14 +436,14 @@ static void table_of(ge_cached table[8], const ge *p) {
     }
 }
 
-static int order_decode(const uint8_t s[32]) {
+/// Whether the scalar s is below L (RFC 8032 refuses any other).
+static int scalar_is_canonical(const uint8_t s[32]) {
     uint64_t v[4];
     sc_load(v, s);
     return !at_least_order(v, 4);
 }
 
-int phc_ed25519_verify_batch(size_t count, const uint8_t *public_keys, const uint8_t *signatures,
-                             const uint8_t *digests, const uint8_t *random) {
+int phc_ed25519_verify_batch(size_t count, const uint8_t *records) {
     if (count == 0 || count > (SIZE_MAX / 4096)) return 0;
     size_t points = 2 * count + 1;
     ge_cached *tables = malloc(points * 8 * sizeof(ge_cached));
@@ -460,10 +460,11 @@ int phc_ed25519_verify_batch(size_t count, const uint8_t *public_keys, const uin
                                               0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
                                               0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66};
     for (size_t i = 0; i < count; i++) {
-        const uint8_t *r = signatures + 64 * i, *s = r + 32, *key = public_keys + 32 * i, *digest = digests + 64 * i;
-        if (!order_decode(s)) goto done;
+        const uint8_t *key = records + PHC_ED25519_RECORD * i, *r = key + 32, *s = r + 32, *digest = s + 32,
+                      *weight = digest + 64;
+        if (!scalar_is_canonical(s)) goto done;
         // z_i odd, so never 0 (a signature weighed by 0 would not be checked at all).
-        uint64_t z[2] = {load64_le(random + 16 * i) | 1, load64_le(random + 16 * i + 8)};
+        uint64_t z[2] = {load64_le(weight) | 1, load64_le(weight + 8)};
         uint64_t scalar[4], wide[8] = {0}, product[6];
 
         // z_i R_i

@@ -213,11 +213,12 @@ public struct Collector: Sendable {
                 DeviceEvidence.verifyManifests(&items, keep: keep)
                 return items.map { item in
                     let name = item.work.folder.name
-                    let original = known[name] ?? DeviceRecord(name: name, displayName: item.work.folder.displayName)
+                    let previous = known[name]
+                    let original = previous ?? DeviceRecord(name: name, displayName: item.work.folder.displayName)
                     var record = original
                     var writes = PassWrites()
                     ledger.apply(item, to: &record, writes: &writes)
-                    if record != original || known[name] == nil { writes.devices.append(record) }
+                    if record != original || previous == nil { writes.devices.append(record) }
                     return (record: record, writes: writes)
                 }
             } consume: { slice in

@@ -26,13 +26,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// 1 when all `count` signatures pass the cofactored batch equation, 0 otherwise
-/// (also for count 0 and when memory cannot be had). Signature i is
-/// `signatures[64 i ..< 64 i + 64]` (R || s) by key `public_keys[32 i ..< 32 i + 32]`,
-/// and `digests[64 i ..< 64 i + 64]` is SHA-512(R || A || M) of its message M, computed
-/// by the caller. `random` holds 16 bytes of fresh, unpredictable randomness per
-/// signature.
-int phc_ed25519_verify_batch(size_t count, const uint8_t *public_keys, const uint8_t *signatures,
-                             const uint8_t *digests, const uint8_t *random);
+/// What one signature brings to a batch, in a record of PHC_ED25519_RECORD bytes: the key A (32),
+/// the signature R || s (64), SHA-512(R || A || M) of its message M (64, computed by the caller:
+/// the message itself is not needed), and 16 bytes of fresh, unpredictable randomness (its weight).
+#define PHC_ED25519_RECORD 176
+
+/// 1 when all `count` signatures, `count` records one after the other, pass the cofactored batch
+/// equation; 0 otherwise (also for count 0 and when memory cannot be had).
+int phc_ed25519_verify_batch(size_t count, const uint8_t *records);
 
 #endif

@@ -106,16 +106,15 @@ struct DeviceEvidence: Sendable {
     /// signatures in one batch.
     /// - Parameter keep: keep the envelopes' bytes in the verdicts (for the archive).
     static func verifyManifests(_ items: inout [DeviceEvidence], keep: Bool = false) {
-        let waiting = items.indices.filter { items[$0].unverified != nil }
+        let waiting = items.indices.compactMap { index in items[index].unverified.map { (index, $0) } }
         guard !waiting.isEmpty else { return }
         let verdicts = ManifestVerifier.verify(
-            waiting.map { index in
+            waiting.map { index, read in
                 ManifestVerifier.Envelope(
-                    data: items[index].unverified!.envelope, folder: items[index].work.folder.name,
-                    trusted: items[index].work.trusted)
+                    data: read.envelope, folder: items[index].work.folder.name, trusted: items[index].work.trusted)
             }, keep: keep)
-        for (index, verdict) in zip(waiting, verdicts) {
-            items[index].manifest = (items[index].unverified!.file, verdict)
+        for ((index, read), verdict) in zip(waiting, verdicts) {
+            items[index].manifest = (read.file, verdict)
             items[index].unverified = nil
         }
     }

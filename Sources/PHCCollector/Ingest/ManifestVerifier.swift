@@ -89,26 +89,21 @@ enum ManifestVerifier {
     /// the one that envelope alone gets.
     static func verify(_ envelopes: [Envelope], keep: Bool = false) -> [Verdict] {
         let opened = envelopes.map(open)
-        // Each envelope's first check in the batch (the usual envelope has exactly one); the others,
-        // only tried when the first fails, one at a time.
-        var firsts: [SignatureCheck] = []
-        var batchIndex: [Int?] = []
-        for result in opened {
-            guard case .success(let pending) = result, let first = pending.checks.first else {
-                batchIndex.append(nil)
-                continue
-            }
-            batchIndex.append(firsts.count)
-            firsts.append(first)
+        // Each envelope's first check goes into the batch (the usual envelope has exactly one); the
+        // others are tried one at a time, and only when the first fails.
+        let firsts = opened.map { opened -> SignatureCheck? in
+            guard case .pending(let pending) = opened else { return nil }
+            return pending.checks.first
         }
-        let passed = SignatureBatch.verify(firsts)
+        var answers = SignatureBatch.verify(firsts.compactMap { $0 }).makeIterator()
+        let firstPassed = firsts.map { first in first.map { _ in answers.next()! } }
         return envelopes.indices.map { index in
             switch opened[index] {
-            case .failure(let rejection): return rejection.verdict
-            case .success(let pending):
+            case .refused(let verdict): return verdict
+            case .pending(let pending):
                 let outcome = Result { () throws(SignatureError) in
                     try pending.outcome { check in
-                        check == 0 ? passed[batchIndex[index]!] : SignatureBatch.verify([pending.checks[check]])[0]
+                        check == 0 ? firstPassed[index]! : SignatureBatch.verify([pending.checks[check]])[0]
                     }
                 }
                 return read(outcome, of: envelopes[index], keep: keep)
@@ -116,37 +111,34 @@ enum ManifestVerifier {
         }
     }
 
-    /// Why an envelope was refused before any signature was checked.
-    private struct Refusal: Error {
-        var verdict: Verdict
+    /// An envelope decoded as far as its signature checks, or refused before any.
+    private enum Opened {
+        case refused(Verdict)
+        case pending(DSSEEnvelope.Pending)
     }
 
-    /// An envelope decoded as far as its signature checks.
-    private static func open(_ envelope: Envelope) -> Result<DSSEEnvelope.Pending, Refusal> {
+    private static func open(_ envelope: Envelope) -> Opened {
         let decoded: DSSEEnvelope
         do {
             decoded = try DSSEEnvelope.decode(envelope.data)
         } catch {
-            return .failure(Refusal(verdict: .rejected(.unreadable, error.description, sequence: nil)))
+            return .refused(.rejected(.unreadable, error.description, sequence: nil))
         }
         guard decoded.payloadType == Manifest.payloadType else {
-            return .failure(
-                Refusal(
-                    verdict: .rejected(
-                        .unreadable, SignatureError.wrongPayloadType(decoded.payloadType).description, sequence: nil)))
+            return .refused(
+                .rejected(.unreadable, SignatureError.wrongPayloadType(decoded.payloadType).description, sequence: nil))
         }
         guard !envelope.trusted.isEmpty else {
-            return .failure(
-                Refusal(
-                    verdict: .rejected(
-                        .signature,
-                        "no key is trusted for device \(envelope.folder) (enrol it: phc-collector trust add \(envelope.folder) ed25519:…)",
-                        sequence: nil)))
+            return .refused(
+                .rejected(
+                    .signature,
+                    "no key is trusted for device \(envelope.folder) (enrol it: phc-collector trust add \(envelope.folder) ed25519:…)",
+                    sequence: nil))
         }
         do {
-            return .success(try decoded.pending(trustedKeys: envelope.trusted))
+            return .pending(try decoded.pending(trustedKeys: envelope.trusted))
         } catch {
-            return .failure(Refusal(verdict: .rejected(.signature, error.description, sequence: nil)))
+            return .refused(.rejected(.signature, error.description, sequence: nil))
         }
     }
 

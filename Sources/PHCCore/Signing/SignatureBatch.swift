@@ -39,46 +39,29 @@ public enum SignatureBatch {
             checks[index].signature.count == 64 && PublicKey.weakness(of: checks[index].key.rawBytes) == nil
         }
         guard !usable.isEmpty else { return results }
-        var keys = [UInt8](repeating: 0, count: 32 * usable.count)
-        var signatures = [UInt8](repeating: 0, count: 64 * usable.count)
-        var digests = [UInt8](repeating: 0, count: 64 * usable.count)
-        for (slot, index) in usable.enumerated() {
+        // One record per signature, as the batch reads them: key, signature, digest, weight.
+        let size = Int(PHC_ED25519_RECORD)
+        var records: [UInt8] = []
+        records.reserveCapacity(size * usable.count)
+        var generator = SystemRandomNumberGenerator()
+        for index in usable {
             let check = checks[index]
-            keys.replaceSubrange((32 * slot)..<(32 * slot + 32), with: check.key.rawBytes)
-            signatures.replaceSubrange((64 * slot)..<(64 * slot + 64), with: check.signature)
+            records += check.key.rawBytes
+            records += check.signature
             // k = SHA-512(R || A || M), reduced mod L by the batch.
             var hash = SHA512()
             hash.update(data: check.signature.prefix(32))
             hash.update(data: check.key.rawBytes)
             hash.update(data: check.message)
-            let digest = hash.finalize()
-            digest.withUnsafeBytes { bytes in
-                digests.replaceSubrange((64 * slot)..<(64 * slot + 64), with: bytes)
-            }
+            hash.finalize().withUnsafeBytes { records += $0 }
+            for _ in 0..<2 { withUnsafeBytes(of: generator.next() as UInt64) { records += $0 } }
         }
-        var random = [UInt8](repeating: 0, count: 16 * usable.count)
-        var generator = SystemRandomNumberGenerator()
-        for offset in stride(from: 0, to: random.count, by: 8) {
-            withUnsafeBytes(of: generator.next() as UInt64) { word in
-                random.replaceSubrange(offset..<(offset + 8), with: word)
+        records.withUnsafeBufferPointer { records in
+            settle(0..<usable.count) { range in
+                phc_ed25519_verify_batch(range.count, records.baseAddress! + size * range.lowerBound) == 1
+            } valid: { range in
+                for slot in range { results[usable[slot]] = true }
             }
-        }
-        settle(0..<usable.count) { range in
-            keys.withUnsafeBufferPointer { keys in
-                signatures.withUnsafeBufferPointer { signatures in
-                    digests.withUnsafeBufferPointer { digests in
-                        random.withUnsafeBufferPointer { random in
-                            phc_ed25519_verify_batch(
-                                range.count, keys.baseAddress! + 32 * range.lowerBound,
-                                signatures.baseAddress! + 64 * range.lowerBound,
-                                digests.baseAddress! + 64 * range.lowerBound,
-                                random.baseAddress! + 16 * range.lowerBound) == 1
-                        }
-                    }
-                }
-            }
-        } valid: { range in
-            for slot in range { results[usable[slot]] = true }
         }
         return results
     }
