@@ -20,7 +20,11 @@ final class CollectorStore {
             throw StoreError(path: path, message: "no database yet (run phc-collector run first)")
         }
         database = try SQLiteDatabase(path: path, readOnly: readOnly)
-        if !readOnly { try Schema.migrate(database) }
+        if !readOnly {
+            let found = database.userVersion
+            try Schema.migrate(database)
+            if found < Schema.packedSummaries { try transaction { try packSummaries() } }
+        }
     }
 
     func transaction<T>(_ body: () throws -> T) throws -> T {
@@ -53,6 +57,7 @@ final class CollectorStore {
         ("file_problem_kind", false, { .optional($0.fileProblem?.kind.rawValue) }),
         ("file_problem_reason", false, { .optional($0.fileProblem.map { capped($0.reason) }) }),
         ("file_problem_signature", false, { .optional($0.fileProblem?.signature) }),
+        ("summary", false, { .blob(PackedSummary.pack($0, capped: capped)) }),
         ("payload_digest", true, { .optional($0.payloadDigest) }),
         ("checks", true, { .text($0.checksJSON) }),
         ("keyid", true, { .optional($0.keyID) }),
@@ -60,7 +65,8 @@ final class CollectorStore {
     ]
     /// What a record without its body writes.
     private static let summaryOnly = deviceColumns.filter { !$0.inBody }
-    private static let summaryColumns = summaryOnly.map(\.name).joined(separator: ", ")
+    /// The columns a summary is read from when its blob cannot be (the blob itself not among them).
+    private static let summaryColumns = summaryOnly.map(\.name).filter { $0 != "summary" }.joined(separator: ", ")
     private static let bodyColumns = deviceColumns.filter(\.inBody).map(\.name).joined(separator: ", ")
 
     /// Every device's record, whole.
@@ -80,11 +86,34 @@ final class CollectorStore {
         var byName: [String: DeviceRecord] = [:]
         byName.reserveCapacity(
             Int(try database.statement("SELECT count(*) FROM devices").rows([]) { $0.int(0) }.first ?? 0))
+        // Each summary from its blob, one column (``PackedSummary``); a row whose blob is NULL or does
+        // not decode is read from its columns after.
+        var version = ""
+        var unpacked: [String] = []
+        let columns = withBodies ? "name, summary, " + Self.bodyColumns : "name, summary"
+        try database.statement("SELECT \(columns) FROM devices").each([]) { row in
+            let name = row.text(0)
+            guard let blob = row.blob(1), let record = PackedSummary.record(blob, name: name, reusing: version) else {
+                unpacked.append(name)
+                return
+            }
+            version = record.agentVersion ?? version
+            byName[name] = record
+            if withBodies { Self.fillBody(&byName[name]!, from: row, at: 2) }
+        }
+        if !unpacked.isEmpty { try loadColumns(of: unpacked, withBodies: withBodies, into: &byName) }
+        return byName
+    }
+
+    /// The records of the named devices read from their columns, not their summary blob.
+    private func loadColumns(of names: [String], withBodies: Bool, into byName: inout [String: DeviceRecord]) throws {
         let columns = withBodies ? Self.summaryColumns + ", " + Self.bodyColumns : Self.summaryColumns
         // Strings most records share are not made again for each one: the display name (the name),
         // no problems, the agent version of the record before; the trust and status are matched as bytes.
         var version = ""
-        try database.statement("SELECT \(columns) FROM devices").each([]) { row in
+        try database.statement("SELECT \(columns) FROM devices WHERE name IN (SELECT value FROM json_each(?))").each(
+            [.text(Self.jsonList(names))]
+        ) { row in
             let name = row.text(0)
             let agentVersion = row.isNull(9) ? nil : row.text(9, reusing: version)
             version = agentVersion ?? version
@@ -106,18 +135,35 @@ final class CollectorStore {
                 skewSeconds: row.int(14), fileProblem: fileProblem, hasBody: false)
             if withBodies { Self.fillBody(&byName[name]!, from: row, at: 19) }
         }
-        return byName
+    }
+
+    /// `names` as a JSON array, for `json_each`.
+    private static func jsonList(_ names: [String]) -> String {
+        var list = JSONWriter(capacity: 16 * names.count)
+        list.array { list in for name in names { list.string(name) } }
+        return String(decoding: list.bytes, as: UTF8.self)
+    }
+
+    /// Writes the summary blob of every row that has none (a database from before there was one),
+    /// from its columns.
+    func packSummaries() throws {
+        let names = try database.statement("SELECT name FROM devices WHERE summary IS NULL").rows([]) { $0.text(0) }
+        guard !names.isEmpty else { return }
+        var records: [String: DeviceRecord] = [:]
+        try loadColumns(of: names, withBodies: false, into: &records)
+        let update = try database.statement("UPDATE devices SET summary = ? WHERE name = ?")
+        for record in records.values {
+            try update.run([.blob(PackedSummary.pack(record, capped: Self.capped)), .text(record.name)])
+        }
     }
 
     /// The bodies of the named devices' records (those in `records` without one), in one query.
     func loadBodies(of names: [String], into records: inout [String: DeviceRecord]) throws {
         let wanted = names.filter { records[$0]?.hasBody == false }
         guard !wanted.isEmpty else { return }
-        var list = JSONWriter(capacity: 16 * wanted.count)
-        list.array { list in for name in wanted { list.string(name) } }
         try database.statement(
             "SELECT name, \(Self.bodyColumns) FROM devices WHERE name IN (SELECT value FROM json_each(?))"
-        ).each([.text(String(decoding: list.bytes, as: UTF8.self))]) { row in
+        ).each([.text(Self.jsonList(wanted))]) { row in
             let name = row.text(0)
             guard records[name]?.hasBody == false else { return }
             Self.fillBody(&records[name]!, from: row, at: 1)
@@ -172,7 +218,7 @@ final class CollectorStore {
             try database.statement(
                 """
                 UPDATE devices SET last_sequence = NULL, payload_digest = NULL, manifest_signature = NULL,
-                rejection = NULL, rejection_kind = NULL WHERE name = ?
+                rejection = NULL, rejection_kind = NULL, summary = NULL WHERE name = ?
                 """
             ).run([.text(device)])
             return previous

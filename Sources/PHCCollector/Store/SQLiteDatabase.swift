@@ -13,6 +13,7 @@ enum SQLValue: Equatable {
     case int(Int64)
     case double(Double)
     case text(String)
+    case blob([UInt8])
     case null
 
     static func optional(_ value: String?) -> SQLValue { value.map { .text($0) } ?? .null }
@@ -222,6 +223,10 @@ final class Statement {
                         csqlite_bind_text(raw, index, $0.baseAddress!, Int32(clamping: $0.count))
                     }
                 }
+            // An empty blob is bound as one (a null pointer would bind NULL).
+            case .blob(let bytes) where bytes.isEmpty: rc = sqlite3_bind_zeroblob(raw, index, 0)
+            case .blob(let bytes):
+                rc = bytes.withUnsafeBytes { csqlite_bind_blob(raw, index, $0.baseAddress, Int32(clamping: $0.count)) }
             case .null: rc = sqlite3_bind_null(raw, index)
             }
             guard rc == SQLITE_OK else { throw database.error("bind") }
@@ -285,6 +290,11 @@ final class Statement {
         func textBytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
             guard let pointer = sqlite3_column_text(raw, column) else { return nil }
             return UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(raw, column)))
+        }
+        /// The blob's bytes as SQLite holds them (valid until the next step); nil for NULL or an empty blob.
+        func blob(_ column: Int32) -> UnsafeRawBufferPointer? {
+            guard let pointer = sqlite3_column_blob(raw, column) else { return nil }
+            return UnsafeRawBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(raw, column)))
         }
         private static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
             a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)

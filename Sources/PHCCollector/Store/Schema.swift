@@ -186,7 +186,15 @@ enum Schema {
             value INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+        // 5: each device's summary as one blob (PackedSummary), written from the columns when the
+        // database is opened after this migration (CollectorStore.init), and by every save since.
+        """
+        ALTER TABLE devices ADD COLUMN summary BLOB;
+        """,
     ]
+
+    /// The version from which `devices.summary` exists.
+    static let packedSummaries = 5
 
     /// Brings `database` up to the latest schema, in one transaction that holds the write lock
     /// before it reads the version: two collectors starting on a fresh database never both

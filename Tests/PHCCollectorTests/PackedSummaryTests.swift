@@ -1,0 +1,116 @@
+import Foundation
+import PHCCore
+import PHCTestSupport
+import Testing
+
+@testable import PHCCollector
+
+@Suite("Device summaries packed in one column")
+struct PackedSummaryTests {
+    /// Records that between them set and leave out every field a summary has, at its extremes.
+    static func records() -> [DeviceRecord] {
+        var plain = DeviceRecord(name: "armitage", displayName: "armitage")
+        plain.hasBody = false
+        var full = DeviceRecord(name: "motoko", displayName: "Motoko-Ü", trust: .signed, lastSequence: .max)
+        (full.issuedAt, full.expiresAt, full.intervalS, full.lastSeen) = (.min, 1_800_000_180, 0, -1)
+        full.status = .crit
+        full.problemsJSON = #"[{"id":"gpu:0","status":"crit","summary":"91 °C \u0000"}]"#
+        full.agentVersion = "0.1.0-with-a-longer-build-name"
+        full.manifestStamp = FileStamp(inode: .max, size: -1, seconds: .min, nanoseconds: 999_999_999)
+        full.rejection = "replayed: sequence 7 is not newer than 9"
+        full.rejectionKind = .replay
+        full.skewSeconds = -86_400
+        full.fileProblem = FileProblem(
+            path: "/space/devices/motoko/_health/backlog/x", kind: .refused, reason: "a FIFO", signature: "scan:")
+        full.hasBody = false
+        var unsigned = DeviceRecord(name: "wintermute", displayName: "wintermute", trust: .unsigned)
+        (unsigned.status, unsigned.agentVersion, unsigned.rejectionKind) = (.unknown, "", .signature)
+        unsigned.fileProblem = FileProblem(path: "", kind: .unreadable, reason: "", signature: "")
+        unsigned.hasBody = false
+        return [plain, full, unsigned]
+    }
+
+    static func pack(_ record: DeviceRecord) -> [UInt8] { PackedSummary.pack(record, capped: CollectorStore.capped) }
+
+    @Test("a summary reads back as packed, every field set or left out, at its extremes")
+    func roundTrip() {
+        for record in Self.records() {
+            let read = Self.pack(record).withUnsafeBytes {
+                PackedSummary.record($0, name: record.name, reusing: "0.1.0-with-a-longer-build-name")
+            }
+            #expect(read == record, "\(record.name)")
+        }
+    }
+
+    @Test("a blob cut short, longer, of another version or with an unknown value reads as nothing, never a trap")
+    func malformed() {
+        let packed = Self.pack(Self.records()[1])
+        var blobs = (0..<packed.count).map { Array(packed.prefix($0)) }
+        blobs.append(packed + [0])
+        var otherVersion = packed
+        otherVersion[0] = 2
+        var unknownTrust = packed
+        unknownTrust[1] = 3
+        var unknownField = packed
+        unknownField[3] |= 0x40
+        var hugeText = packed
+        hugeText.replaceSubrange(4..<8, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        blobs += [otherVersion, unknownTrust, unknownField, hugeText]
+        for blob in blobs {
+            #expect(
+                blob.withUnsafeBytes { PackedSummary.record($0, name: "motoko", reusing: "") } == nil,
+                "\(blob.count) bytes")
+        }
+    }
+
+    @Test("the store reads the same records from the blob and, where it is NULL or damaged, from the columns")
+    func blobAndColumnsAgree() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("collector.sqlite")
+        let store = try CollectorStore(path: path)
+        try store.save(Self.records())
+        let fromBlobs = try store.deviceSummaries()
+        #expect(fromBlobs.count == 3)
+        for record in Self.records() { #expect(fromBlobs[record.name] == record, "\(record.name)") }
+        #expect(
+            try store.database.statement("SELECT count(*) FROM devices WHERE summary IS NULL").rows([]) { $0.int(0) }
+                == [0])
+
+        // NULL for one, a damaged blob for another: those two come from their columns, the same.
+        try store.database.execute("UPDATE devices SET summary = NULL WHERE name = 'motoko'")
+        try store.database.execute("UPDATE devices SET summary = x'01ff' WHERE name = 'wintermute'")
+        #expect(try store.deviceSummaries() == fromBlobs)
+        #expect(try store.devices().mapValues(\.summary) == fromBlobs, "with bodies too")
+    }
+
+    @Test("trust reset empties the blob, so the reset reads back; a database from before the blob gets one each")
+    func resetAndMigration() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("collector.sqlite")
+        let records = Self.records()
+        do {
+            let store = try CollectorStore(path: path)
+            try store.save(records)
+            #expect(try store.resetSequence(device: "motoko", by: "test", at: 1) == Int64.max)
+            let reset = try store.deviceSummaries()["motoko"]
+            #expect(reset?.lastSequence == nil && reset?.manifestStamp == nil && reset?.rejection == nil)
+            #expect(reset?.status == .crit && reset?.displayName == "Motoko-Ü", "the rest as it was")
+            try store.save(records)
+        }
+        // The database as version 4 left it: no summary column.
+        do {
+            let database = try SQLiteDatabase(path: path)
+            try database.execute("ALTER TABLE devices DROP COLUMN summary")
+            try database.setUserVersion(Schema.packedSummaries - 1)
+        }
+        let reopened = try CollectorStore(path: path)
+        #expect(reopened.database.userVersion == Schema.migrations.count)
+        #expect(
+            try reopened.database.statement("SELECT count(*) FROM devices WHERE summary IS NULL").rows([]) { $0.int(0) }
+                == [0], "packed when opened")
+        let loaded = try reopened.deviceSummaries()
+        for record in records { #expect(loaded[record.name] == record, "\(record.name)") }
+    }
+}
