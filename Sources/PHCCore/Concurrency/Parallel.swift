@@ -36,8 +36,9 @@ public enum Parallel {
         }
     }
 
-    /// The cores work is spread over.
-    @usableFromInline static var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
+    /// The cores work is spread over, asked once: Foundation reads the cgroup's CPU quota and cpuset
+    /// files each time (half a millisecond of a pass that asked for every map).
+    @usableFromInline static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// `body` for each index in `0..<iterations`, on all cores (`concurrentPerform`).
     @usableFromInline
@@ -66,7 +67,7 @@ public enum Parallel {
         // priority than the caller, whose consuming is the critical path (a collector's store): with
         // as many workers as cores at the same priority, the caller waited for a core while the
         // workers ran ahead; this way they have every cycle the caller does not use.
-        let workers = min(chunks, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        let workers = min(chunks, cores)
         let finished = DispatchSemaphore(value: 0)
         for _ in 0..<workers {
             BlockingWork.spawn(stackSize: 8 << 20) {
