@@ -9,4 +9,8 @@ static inline int csqlite_bind_text(sqlite3_stmt *_Nonnull statement, int index,
 static inline int csqlite_bind_blob(sqlite3_stmt *_Nonnull statement, int index, const void *_Nullable data, int length) {
     return sqlite3_bind_blob(statement, index, data, length, SQLITE_TRANSIENT);
 }
+// sqlite3_db_config is variadic, which Swift cannot call.
+static inline int csqlite_checkpoint_on_close(sqlite3 *_Nonnull db, int checkpoint) {
+    return sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, !checkpoint, (int *)0);
+}
 #endif

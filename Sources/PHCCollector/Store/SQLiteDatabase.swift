@@ -7,6 +7,7 @@
     internal import Glibc
 #endif
 internal import CSQLite
+internal import PHCCore
 
 /// A value to bind or read.
 enum SQLValue: Equatable {
@@ -78,10 +79,22 @@ final class SQLiteDatabase {
         try execute("PRAGMA foreign_keys=ON")
     }
 
+    /// Closes the database. The last connection to close checkpoints the write-ahead log into the
+    /// database and deletes it (two to four fsyncs, 3 ms of a 60 ms pass that changed nothing)
+    /// unless the log is under ``walKeptOnClose``: then it is left for the next connection, which
+    /// reads it back at open. What such a log holds is committed (a crash or `kill -9` loses none
+    /// of it) but not yet synced: a power cut may lose those last few passes, which the next pass
+    /// redoes from the files, as `synchronous=NORMAL` already allows for any commit.
     deinit {
         cache.removeAll()
+        if let handle, let log = try? FileStatus(path: path + "-wal"), log.size < Self.walKeptOnClose {
+            _ = csqlite_checkpoint_on_close(handle, 0)
+        }
         sqlite3_close_v2(handle)
     }
+
+    /// A write-ahead log smaller than this (a few passes that changed little) is not checkpointed on close.
+    static let walKeptOnClose: Int64 = 1 << 20
 
     func error(_ what: String) -> StoreError {
         StoreError(
