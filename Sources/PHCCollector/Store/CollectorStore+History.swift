@@ -84,14 +84,21 @@ extension CollectorStore {
     /// New series with the ids the caller chose (none of them existing).
     func insertSeries(_ series: [(id: Int64, device: String, check: String, key: String)]) throws {
         try database.insert("INSERT INTO series (id, device, check_id, key)", columns: 4, rows: series) {
-            [.int($0.id), .text($0.device), .text($0.check), .text($0.key)]
+            series, values in
+            values.add(series.id)
+            values.add(series.device)
+            values.add(series.check)
+            values.add(series.key)
         }
     }
 
     /// Points in hours not yet rolled up (a point already there is kept).
     func insertPoints(_ points: [(series: Int64, time: Int64, value: Double)]) throws {
         try database.insert("INSERT OR IGNORE INTO points (series, t, value)", columns: 3, rows: points) {
-            [.int($0.series), .int($0.time), .double($0.value)]
+            point, values in
+            values.add(point.series)
+            values.add(point.time)
+            values.add(point.value)
         }
     }
 

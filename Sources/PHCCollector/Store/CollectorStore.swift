@@ -198,7 +198,9 @@ final class CollectorStore {
             rows: devices,
             tail: "ON CONFLICT(name) DO UPDATE SET "
                 + columns.dropFirst().map { "\($0.name)=excluded.\($0.name)" }.joined(separator: ", ")
-        ) { device in columns.map { $0.value(device) } }
+        ) { device, values in
+            for column in columns { values.add(column.value(device)) }
+        }
     }
 
     /// Forgets a device's sequence baseline (`phc-collector trust reset`): the next manifest that
@@ -247,11 +249,14 @@ final class CollectorStore {
         try database.insert(
             "INSERT OR IGNORE INTO manifests (device, sequence, issued_at, received_at, status, source, expires_at)",
             columns: 7, rows: rows
-        ) { device, row in
-            [
-                .text(device), .int(row.sequence), .int(row.issuedAt), .int(row.receivedAt),
-                .text(row.status.rawValue), .text(row.source.rawValue), .optional(row.expiresAt),
-            ]
+        ) { entry, values in
+            values.add(entry.device)
+            values.add(entry.row.sequence)
+            values.add(entry.row.issuedAt)
+            values.add(entry.row.receivedAt)
+            values.add(entry.row.status.rawValue)
+            values.add(entry.row.source.rawValue)
+            values.add(.optional(entry.row.expiresAt))
         }
     }
 
@@ -276,11 +281,13 @@ final class CollectorStore {
         try database.insert(
             "INSERT OR IGNORE INTO check_history (device, check_id, sequence, issued_at, status, summary)",
             columns: 6, rows: rows
-        ) { device, row in
-            [
-                .text(device), .text(row.checkID), .int(row.sequence), .int(row.issuedAt),
-                .text(row.status.rawValue), .text(row.summary),
-            ]
+        ) { entry, values in
+            values.add(entry.device)
+            values.add(entry.row.checkID)
+            values.add(entry.row.sequence)
+            values.add(entry.row.issuedAt)
+            values.add(entry.row.status.rawValue)
+            values.add(entry.row.summary)
         }
     }
 
@@ -434,14 +441,16 @@ final class CollectorStore {
             INSERT OR REPLACE INTO alerts (key, name, device, check_id, severity, state, count, started_at, fired_at,
             resolved_at, summary, updated_at, evidence, recoveries)
             """, columns: 14, rows: alerts
-        ) { alert in
-            [
+        ) { alert, values in
+            for value: SQLValue in [
                 .text(alert.key.text), .text(alert.name.rawValue), .text(alert.device), .optional(alert.checkID),
                 .text(alert.severity.rawValue), .text(alert.state.rawValue), .int(Int64(alert.count)),
                 .int(alert.startedAt), .optional(alert.firedAt), .optional(alert.resolvedAt),
                 .text(Self.capped(alert.summary)), .int(alert.updatedAt), .optional(alert.evidence),
                 .int(Int64(alert.recoveries)),
-            ]
+            ] {
+                values.add(value)
+            }
         }
     }
 
