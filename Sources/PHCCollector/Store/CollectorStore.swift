@@ -86,6 +86,12 @@ final class CollectorStore {
         var byName: [String: DeviceRecord] = [:]
         byName.reserveCapacity(
             Int(try database.statement("SELECT count(*) FROM devices").rows([]) { $0.int(0) }.first ?? 0))
+        // A database from before the blob, opened read-only (`report` before the first pass of a newer
+        // collector migrated it), has only the columns.
+        guard database.userVersion >= Schema.packedSummaries else {
+            try loadColumns(of: nil, withBodies: withBodies, into: &byName)
+            return byName
+        }
         // Each summary from its blob, one column (``PackedSummary``); a row whose blob is NULL or does
         // not decode is read from its columns after.
         var version = ""
@@ -105,15 +111,17 @@ final class CollectorStore {
         return byName
     }
 
-    /// The records of the named devices read from their columns, not their summary blob.
-    private func loadColumns(of names: [String], withBodies: Bool, into byName: inout [String: DeviceRecord]) throws {
+    /// The records of the named devices (nil: every device) read from their columns, not their summary blob.
+    private func loadColumns(of names: [String]?, withBodies: Bool, into byName: inout [String: DeviceRecord]) throws {
         let columns = withBodies ? Self.summaryColumns + ", " + Self.bodyColumns : Self.summaryColumns
+        let query =
+            names == nil
+            ? "SELECT \(columns) FROM devices"
+            : "SELECT \(columns) FROM devices WHERE name IN (SELECT value FROM json_each(?))"
         // Strings most records share are not made again for each one: the display name (the name),
         // no problems, the agent version of the record before; the trust and status are matched as bytes.
         var version = ""
-        try database.statement("SELECT \(columns) FROM devices WHERE name IN (SELECT value FROM json_each(?))").each(
-            [.text(Self.jsonList(names))]
-        ) { row in
+        try database.statement(query).each(names.map { [.text(Self.jsonList($0))] } ?? []) { row in
             let name = row.text(0)
             let agentVersion = row.isNull(9) ? nil : row.text(9, reusing: version)
             version = agentVersion ?? version
