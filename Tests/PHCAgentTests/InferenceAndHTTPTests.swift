@@ -58,12 +58,14 @@ struct InferenceAndHTTPTests {
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
     }
 
-    /// A generous timeout unless a test is about timing out: a loopback answer can wait seconds for a
-    /// loaded 2-core test run, and a request that times out changes the result (a first run without
-    /// `/metrics` remembers no token count, so a stall goes unseen).
+    /// A generous timeout unless a test is about timing out, and a request that times out changes the
+    /// result (a first run without `/metrics` remembers no token count, so a stall goes unseen). The
+    /// check's clock runs while its task waits for a thread: in a full test run on 2 cores, the
+    /// cooperative pool is held by other tests for 10-20 s at the start (a 20 s timeout left the
+    /// second request of a check 50 ms).
     func vllm(
         _ server: LoopbackHTTPServer, model: String = "qwen2.5-7b-armitage", optional: Bool = false,
-        timeout: Duration = .seconds(20)
+        timeout: Duration = .seconds(120)
     ) -> InferenceCheckConfiguration {
         InferenceCheckConfiguration(
             name: "armitage-vllm", url: server.baseURL, kind: .vllm, model: model, optional: optional,
@@ -238,7 +240,8 @@ struct InferenceAndHTTPTests {
         }
         defer { server.stop() }
         let check = InferenceCheck(
-            InferenceCheckConfiguration(name: "o", url: server.baseURL, kind: .ollama, model: "llama3"))
+            InferenceCheckConfiguration(
+                name: "o", url: server.baseURL, kind: .ollama, model: "llama3", timeout: .seconds(120)))
         let result = await check.run(in: context()).results[0]
         #expect(result.status == .ok, "\(result.summary)")
     }

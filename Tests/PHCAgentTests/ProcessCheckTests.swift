@@ -42,10 +42,10 @@ struct ProcessCheckTests {
 
         var pid: Int32 { process.processIdentifier }
 
-        /// Waits (up to 20 s) until the child runs Python with its marker: `Process.run` returns before
+        /// Waits (up to 60 s) until the child runs Python with its marker: `Process.run` returns before
         /// the child's exec, and a check that looks at once may not see it yet.
         func waitUntilRunning() async throws {
-            let giveUp = Deadline(after: .seconds(20))
+            let giveUp = Deadline(after: .seconds(60))
             while !giveUp.hasPassed {
                 let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()
                 if String(decoding: cmdline, as: UTF8.self).contains(marker) { return }
@@ -53,10 +53,10 @@ struct ProcessCheckTests {
             }
         }
 
-        /// Waits (up to 20 s) until the child's resident memory reaches `bytes`: a niced child on a
+        /// Waits (up to 60 s) until the child's resident memory reaches `bytes`: a niced child on a
         /// loaded machine can take well over a second to fill what it allocates.
         func waitUntilResident(_ bytes: Int64) async throws {
-            let giveUp = Deadline(after: .seconds(20))
+            let giveUp = Deadline(after: .seconds(60))
             while !giveUp.hasPassed {
                 let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
                 let kib = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }

@@ -98,7 +98,7 @@ struct RunnerTests {
         let held = Locked(false)
         let server = try LoopbackHTTPServer { _ in
             asked.set(true)
-            let limit = Deadline(after: .seconds(30))
+            let limit = Deadline(after: .seconds(50))
             while held.get(), !limit.hasPassed { usleep(10_000) }
             return .respond(status: 200, body: "ok", contentType: "text/plain")
         }
@@ -114,7 +114,9 @@ struct RunnerTests {
             guard let data = FileManager.default.contents(atPath: statePath) else { return nil }
             return (try? JSONDecoder().decode(AgentState.self, from: data))?.sequence
         }
-        let giveUp = Deadline(after: .seconds(25))
+        // Generous: this task may wait long for a thread of a busy test run (the check's own timeout
+        // ends the run at 40 s whatever happens).
+        let giveUp = Deadline(after: .seconds(45))
         while savedSequence() != 2 || !asked.get(), !giveUp.hasPassed { try await Task.sleep(for: .milliseconds(20)) }
         #expect(asked.get(), "the slow check was asked")
         #expect(savedSequence() == 2, "reserved while the slow check had not answered")

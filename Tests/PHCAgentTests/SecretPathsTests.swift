@@ -89,7 +89,8 @@ struct SecretPathsTests {
         var configuration = HTTPCheckConfiguration(name: "echo", url: server.baseURL + "/health")
         configuration.token = TokenSource(file: env, key: "TOKEN")
         configuration.followRedirects = true
-        configuration.timeout = .seconds(20)
+        // Generous: the check's clock runs while its task waits for a thread of a busy test run.
+        configuration.timeout = .seconds(120)
         let result = await HTTPCheck(configuration).run(in: context()).results[0]
         #expect(server.requests.first?.headers["authorization"] == "Bearer \(canary)", "the token was sent")
         #expect(result.status == .crit)
