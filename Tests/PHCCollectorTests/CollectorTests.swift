@@ -292,8 +292,9 @@ struct CollectorTests {
         struct Boom: Error {}
         #expect(throws: Boom.self) {
             try store.transaction {
-                try store.recordManifest(
-                    .init(sequence: 9, issuedAt: 0, receivedAt: 0, status: .ok, source: .manifest), device: "armitage")
+                try store.recordManifests([
+                    ("armitage", .init(sequence: 9, issuedAt: 0, receivedAt: 0, status: .ok, source: .manifest))
+                ])
                 throw Boom()
             }
         }

@@ -58,7 +58,7 @@ struct HistoryBenchmark {
             let started = Monotonic.nanoseconds()
             let keeper = HistoryKeeper(retention: RetentionConfiguration(), now: time + 5)
             try store.transaction {
-                for (device, row) in rows { try store.recordManifest(row, device: device) }
+                try store.recordManifests(rows.map { (device: $0.0, row: $0.1) })
                 try keeper.noteLifetimes([3 * interval], store: store)
                 try keeper.record(batch, store: store)
                 try keeper.compact(store: store)

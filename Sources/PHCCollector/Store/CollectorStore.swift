@@ -57,7 +57,7 @@ final class CollectorStore {
         ("file_problem_kind", false, { .optional($0.fileProblem?.kind.rawValue) }),
         ("file_problem_reason", false, { .optional($0.fileProblem.map { capped($0.reason) }) }),
         ("file_problem_signature", false, { .optional($0.fileProblem?.signature) }),
-        ("summary", false, { .blob(PackedSummary.pack($0, capped: capped)) }),
+        ("summary", false, { PackedSummary.pack($0).map { .blob($0) } ?? .null }),
         ("payload_digest", true, { .optional($0.payloadDigest) }),
         ("checks", true, { .text($0.checksJSON) }),
         ("keyid", true, { .optional($0.keyID) }),
@@ -154,14 +154,14 @@ final class CollectorStore {
 
     /// Writes the summary blob of every row that has none (a database from before there was one),
     /// from its columns.
-    func packSummaries() throws {
+    private func packSummaries() throws {
         let names = try database.statement("SELECT name FROM devices WHERE summary IS NULL").rows([]) { $0.text(0) }
         guard !names.isEmpty else { return }
         var records: [String: DeviceRecord] = [:]
         try loadColumns(of: names, withBodies: false, into: &records)
         let update = try database.statement("UPDATE devices SET summary = ? WHERE name = ?")
         for record in records.values {
-            try update.run([.blob(PackedSummary.pack(record, capped: Self.capped)), .text(record.name)])
+            try update.run([PackedSummary.pack(record).map { .blob($0) } ?? .null, .text(record.name)])
         }
     }
 
@@ -266,22 +266,6 @@ final class CollectorStore {
             values.add(entry.row.source.rawValue)
             values.add(.optional(entry.row.expiresAt))
         }
-    }
-
-    /// Records an accepted manifest; returns whether it was new (a row already there is left as it is).
-    @discardableResult
-    func recordManifest(_ row: ManifestRow, device: String) throws -> Bool {
-        let before = database.totalChanges
-        try database.statement(
-            """
-            INSERT OR IGNORE INTO manifests (device, sequence, issued_at, received_at, status, source, expires_at)
-            VALUES (?,?,?,?,?,?,?)
-            """
-        ).run([
-            .text(device), .int(row.sequence), .int(row.issuedAt), .int(row.receivedAt), .text(row.status.rawValue),
-            .text(row.source.rawValue), .optional(row.expiresAt),
-        ])
-        return database.totalChanges > before
     }
 
     /// A pass's status changes, in bulk (a change already recorded is kept).

@@ -45,8 +45,10 @@ enum PackedSummary {
     }
 
     /// The blob for `record`'s summary, holding what its columns hold (the rejection and a file
-    /// problem's reason cut as they are).
-    static func pack(_ record: DeviceRecord, capped: (String) -> String) -> [UInt8] {
+    /// problem's reason cut as they are); nil (the row is read from its columns) for a value one of
+    /// the fixed lists does not have, a case added to an enumeration and not to its list.
+    static func pack(_ record: DeviceRecord) -> [UInt8]? {
+        let capped = CollectorStore.capped
         var present: Present = []
         if record.displayName != record.name { present.insert(.displayName) }
         if record.lastSequence != nil { present.insert(.lastSequence) }
@@ -74,8 +76,11 @@ enum PackedSummary {
                 bytes.append(contentsOf: utf8)
             }
         }
+        var unlisted = false
         func put<Value: Equatable>(_ value: Value?, in list: [Value]) {
-            if let value { bytes.append(UInt8(list.firstIndex(of: value)!)) }
+            guard let value else { return }
+            guard let index = list.firstIndex(of: value) else { return unlisted = true }
+            bytes.append(UInt8(index))
         }
         bytes.append(version)
         put(record.trust, in: trusts)
@@ -104,7 +109,7 @@ enum PackedSummary {
             put(capped(problem.reason))
             put(problem.signature)
         }
-        return bytes
+        return unlisted ? nil : bytes
     }
 
     /// The record (without its body) that `blob` holds for the device `name`; nil unless the blob is
