@@ -39,7 +39,9 @@ struct CollectorTests {
         // Triggers count every row the next pass writes into the tables a quiet device must not touch.
         let store = try fleet.store(configuration)
         try store.database.execute("CREATE TABLE written (what TEXT)")
-        for table in ["devices", "manifests", "points", "series", "check_history", "rejections", "files_seen"] {
+        for table in [
+            "devices", "device_summaries", "manifests", "points", "series", "check_history", "rejections", "files_seen",
+        ] {
             for event in ["INSERT", "UPDATE", "DELETE"] {
                 try store.database.execute(
                     "CREATE TRIGGER \(table)_\(event) AFTER \(event) ON \(table) BEGIN INSERT INTO written VALUES ('\(event) \(table)'); END"

@@ -63,7 +63,9 @@ struct PackedSummaryTests {
         }
     }
 
-    @Test("the store reads the same records from the blob and, where it is NULL or damaged, from the columns")
+    @Test(
+        "the store reads the same records from the blob and, where it is NULL, damaged or missing, from the columns"
+    )
     func blobAndColumnsAgree() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -73,15 +75,25 @@ struct PackedSummaryTests {
         let fromBlobs = try store.deviceSummaries()
         #expect(fromBlobs.count == 3)
         for record in Self.records() { #expect(fromBlobs[record.name] == record, "\(record.name)") }
-        #expect(
-            try store.database.statement("SELECT count(*) FROM devices WHERE summary IS NULL").rows([]) { $0.int(0) }
-                == [0])
+        #expect(try Self.summaries(store.database) == ["armitage": true, "motoko": true, "wintermute": true])
 
-        // NULL for one, a damaged blob for another: those two come from their columns, the same.
-        try store.database.execute("UPDATE devices SET summary = NULL WHERE name = 'motoko'")
-        try store.database.execute("UPDATE devices SET summary = x'01ff' WHERE name = 'wintermute'")
+        // NULL for one, a damaged blob for another, none for the third: all three come from their
+        // columns, the same.
+        try store.database.execute("UPDATE device_summaries SET summary = NULL WHERE name = 'motoko'")
+        try store.database.execute("UPDATE device_summaries SET summary = x'01ff' WHERE name = 'wintermute'")
+        try store.database.execute("DELETE FROM device_summaries WHERE name = 'armitage'")
         #expect(try store.deviceSummaries() == fromBlobs)
         #expect(try store.devices().mapValues(\.summary) == fromBlobs, "with bodies too")
+        // Saving writes the blobs again.
+        try store.save(Self.records())
+        #expect(try Self.summaries(store.database) == ["armitage": true, "motoko": true, "wintermute": true])
+    }
+
+    /// Each row of `device_summaries`: whether it holds a blob.
+    static func summaries(_ database: SQLiteDatabase) throws -> [String: Bool] {
+        Dictionary(
+            uniqueKeysWithValues: try database.statement("SELECT name, summary IS NOT NULL FROM device_summaries")
+                .rows([]) { ($0.text(0), $0.int(1) == 1) })
     }
 
     @Test(
@@ -96,16 +108,17 @@ struct PackedSummaryTests {
             let store = try CollectorStore(path: path)
             try store.save(records)
             #expect(try store.resetSequence(device: "motoko", by: "test", at: 1) == Int64.max)
+            #expect(try Self.summaries(store.database)["motoko"] == false)
             let reset = try store.deviceSummaries()["motoko"]
             #expect(reset?.lastSequence == nil && reset?.manifestStamp == nil && reset?.rejection == nil)
             #expect(reset?.status == .crit && reset?.displayName == "Motoko-Ü", "the rest as it was")
             try store.save(records)
         }
-        // The database as version 4 left it: no summary column.
+        // The database as version 4 left it: no summary anywhere.
         do {
             let database = try SQLiteDatabase(path: path)
-            try database.execute("ALTER TABLE devices DROP COLUMN summary")
-            try database.setUserVersion(Schema.packedSummaries - 1)
+            try database.execute("DROP TABLE device_summaries")
+            try database.setUserVersion(4)
         }
         // Read-only (a report before the first pass of this version): from the columns.
         let before = try CollectorStore(path: path, readOnly: true).deviceSummaries()
@@ -113,9 +126,54 @@ struct PackedSummaryTests {
         let reopened = try CollectorStore(path: path)
         #expect(reopened.database.userVersion == Schema.migrations.count)
         #expect(
-            try reopened.database.statement("SELECT count(*) FROM devices WHERE summary IS NULL").rows([]) { $0.int(0) }
-                == [0], "packed when opened")
+            try Self.summaries(reopened.database) == ["armitage": true, "motoko": true, "wintermute": true],
+            "packed when opened")
         let loaded = try reopened.deviceSummaries()
+        for record in records { #expect(loaded[record.name] == record, "\(record.name)") }
+    }
+
+    @Test(
+        "a database whose blobs are a column of devices (version 5): they move to their own table as they are, the column goes, a NULL one is packed"
+    )
+    func blobsMoveToTheirTable() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("collector.sqlite")
+        let records = Self.records()
+        do {
+            let store = try CollectorStore(path: path)
+            try store.save(records)
+        }
+        // Version 5: the blob in devices.summary; wintermute's damaged, motoko's NULL (reset).
+        do {
+            let database = try SQLiteDatabase(path: path)
+            try database.execute(
+                """
+                ALTER TABLE devices ADD COLUMN summary BLOB;
+                UPDATE devices SET summary = (SELECT summary FROM device_summaries s WHERE s.name = devices.name);
+                UPDATE devices SET summary = x'01ff' WHERE name = 'wintermute';
+                UPDATE devices SET summary = NULL WHERE name = 'motoko';
+                DROP TABLE device_summaries;
+                """)
+            try database.setUserVersion(5)
+        }
+        // Read-only before the migration: from the columns.
+        let before = try CollectorStore(path: path, readOnly: true).deviceSummaries()
+        for record in records { #expect(before[record.name] == record, "read-only: \(record.name)") }
+        let store = try CollectorStore(path: path)
+        #expect(store.database.userVersion == Schema.summaryTable)
+        let columns = try store.database.statement("SELECT name FROM pragma_table_info('devices')").rows([]) {
+            $0.text(0)
+        }
+        #expect(!columns.contains("summary") && columns.contains("rejection"))
+        // Copied as they were (the damaged one too, read from its columns), the NULL one packed.
+        let blobs = Dictionary(
+            uniqueKeysWithValues: try store.database.statement("SELECT name, summary FROM device_summaries").rows([]) {
+                ($0.text(0), $0.blob(1).map { Array($0) })
+            })
+        #expect(blobs["wintermute"] == [0x01, 0xFF])
+        #expect(blobs["motoko"] == Self.pack(records[1]) && blobs["armitage"] == Self.pack(records[0]))
+        let loaded = try store.deviceSummaries()
         for record in records { #expect(loaded[record.name] == record, "\(record.name)") }
     }
 }

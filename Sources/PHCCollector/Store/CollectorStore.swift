@@ -23,7 +23,7 @@ final class CollectorStore {
         if !readOnly {
             let found = database.userVersion
             try Schema.migrate(database)
-            if found < Schema.packedSummaries { try transaction { try packSummaries() } }
+            if found < Schema.summaryTable { try transaction { try packSummaries() } }
         }
     }
 
@@ -57,7 +57,6 @@ final class CollectorStore {
         ("file_problem_kind", false, { .optional($0.fileProblem?.kind.rawValue) }),
         ("file_problem_reason", false, { .optional($0.fileProblem.map { capped($0.reason) }) }),
         ("file_problem_signature", false, { .optional($0.fileProblem?.signature) }),
-        ("summary", false, { PackedSummary.pack($0).map { .blob($0) } ?? .null }),
         ("payload_digest", true, { .optional($0.payloadDigest) }),
         ("checks", true, { .text($0.checksJSON) }),
         ("keyid", true, { .optional($0.keyID) }),
@@ -65,39 +64,36 @@ final class CollectorStore {
     ]
     /// What a record without its body writes.
     private static let summaryOnly = deviceColumns.filter { !$0.inBody }
-    /// The columns a summary is read from when its blob cannot be (the blob itself not among them).
-    private static let summaryColumns = summaryOnly.map(\.name).filter { $0 != "summary" }.joined(separator: ", ")
+    /// The columns a summary is read from when its blob cannot be.
+    private static let summaryColumns = summaryOnly.map(\.name).joined(separator: ", ")
     private static let bodyColumns = deviceColumns.filter(\.inBody).map(\.name).joined(separator: ", ")
 
     /// Every device's record, whole.
     func devices() throws -> [String: DeviceRecord] {
-        try records(withBodies: true)
+        var records = try deviceSummaries()
+        try loadBodies(of: nil, into: &records)
+        return records
     }
 
     /// Every device's record without its body (``DeviceRecord/hasBody`` false): what a pass needs of
     /// every device, the bodies of the few it reads files of being loaded by ``loadBodies(of:into:)``.
     func deviceSummaries() throws -> [String: DeviceRecord] {
-        try records(withBodies: false)
-    }
-
-    private func records(withBodies: Bool) throws -> [String: DeviceRecord] {
         // Straight into the dictionary (an array of records first was a copy of each one); names are
         // the table's primary key, so none comes twice.
         var byName: [String: DeviceRecord] = [:]
-        byName.reserveCapacity(
-            Int(try database.statement("SELECT count(*) FROM devices").rows([]) { $0.int(0) }.first ?? 0))
-        // A database from before the blob, opened read-only (`report` before the first pass of a newer
-        // collector migrated it), has only the columns.
-        guard database.userVersion >= Schema.packedSummaries else {
-            try loadColumns(of: nil, withBodies: withBodies, into: &byName)
+        let count = Int(try database.statement("SELECT count(*) FROM devices").rows([]) { $0.int(0) }.first ?? 0)
+        byName.reserveCapacity(count)
+        // A database from before the summary table, opened read-only (`report` before the first pass of
+        // a newer collector migrated it), is read from its columns.
+        guard database.userVersion >= Schema.summaryTable else {
+            try loadColumns(where: "1", [], into: &byName)
             return byName
         }
-        // Each summary from its blob, one column (``PackedSummary``); a row whose blob is NULL or does
-        // not decode is read from its columns after.
+        // Each summary from its blob (``PackedSummary``), in the narrow table of them; a device whose
+        // blob is NULL or does not decode, or that has none, is read from its columns after.
         var version = ""
         var unpacked: [String] = []
-        let columns = withBodies ? "name, summary, " + Self.bodyColumns : "name, summary"
-        try database.statement("SELECT \(columns) FROM devices").each([]) { row in
+        try database.statement("SELECT name, summary FROM device_summaries").each([]) { row in
             let name = row.text(0)
             guard let blob = row.blob(1), let record = PackedSummary.record(blob, name: name, reusing: version) else {
                 unpacked.append(name)
@@ -105,23 +101,25 @@ final class CollectorStore {
             }
             version = record.agentVersion ?? version
             byName[name] = record
-            if withBodies { Self.fillBody(&byName[name]!, from: row, at: 2) }
         }
-        if !unpacked.isEmpty { try loadColumns(of: unpacked, withBodies: withBodies, into: &byName) }
+        if !unpacked.isEmpty || byName.count < count {
+            try loadColumns(
+                where: "name IN (SELECT value FROM json_each(?)) OR name NOT IN (SELECT name FROM device_summaries)",
+                [.text(Self.jsonList(unpacked))], into: &byName)
+        }
         return byName
     }
 
-    /// The records of the named devices (nil: every device) read from their columns, not their summary blob.
-    private func loadColumns(of names: [String]?, withBodies: Bool, into byName: inout [String: DeviceRecord]) throws {
-        let columns = withBodies ? Self.summaryColumns + ", " + Self.bodyColumns : Self.summaryColumns
-        let query =
-            names == nil
-            ? "SELECT \(columns) FROM devices"
-            : "SELECT \(columns) FROM devices WHERE name IN (SELECT value FROM json_each(?))"
+    /// The records of the devices `condition` selects, read from their columns (not their summary blob),
+    /// without their bodies.
+    private func loadColumns(
+        where condition: String, _ parameters: [SQLValue], into byName: inout [String: DeviceRecord]
+    ) throws {
         // Strings most records share are not made again for each one: the display name (the name),
         // no problems, the agent version of the record before; the trust and status are matched as bytes.
         var version = ""
-        try database.statement(query).each(names.map { [.text(Self.jsonList($0))] } ?? []) { row in
+        let query = "SELECT \(Self.summaryColumns) FROM devices WHERE \(condition)"
+        try database.statement(query).each(parameters) { row in
             let name = row.text(0)
             let agentVersion = row.isNull(9) ? nil : row.text(9, reusing: version)
             version = agentVersion ?? version
@@ -141,7 +139,6 @@ final class CollectorStore {
                 manifestStamp: row.textBytes(11).flatMap(FileStamp.parse), rejection: row.optionalText(12),
                 rejectionKind: row.optionalText(13).map { RejectionKind(rawValue: $0) ?? .unreadable },
                 skewSeconds: row.int(14), fileProblem: fileProblem, hasBody: false)
-            if withBodies { Self.fillBody(&byName[name]!, from: row, at: 19) }
         }
     }
 
@@ -152,26 +149,24 @@ final class CollectorStore {
         return String(decoding: list.bytes, as: UTF8.self)
     }
 
-    /// Writes the summary blob of every row that has none (a database from before there was one),
-    /// from its columns.
+    /// Writes the summary blob of every device that has none (a database from before the summary
+    /// table, or a NULL blob), from its columns.
     private func packSummaries() throws {
-        let names = try database.statement("SELECT name FROM devices WHERE summary IS NULL").rows([]) { $0.text(0) }
-        guard !names.isEmpty else { return }
         var records: [String: DeviceRecord] = [:]
-        try loadColumns(of: names, withBodies: false, into: &records)
-        let update = try database.statement("UPDATE devices SET summary = ? WHERE name = ?")
-        for record in records.values {
-            try update.run([PackedSummary.pack(record).map { .blob($0) } ?? .null, .text(record.name)])
-        }
+        try loadColumns(
+            where: "name NOT IN (SELECT name FROM device_summaries WHERE summary IS NOT NULL)", [], into: &records)
+        try saveSummaries(Array(records.values))
     }
 
-    /// The bodies of the named devices' records (those in `records` without one), in one query.
-    func loadBodies(of names: [String], into records: inout [String: DeviceRecord]) throws {
-        let wanted = names.filter { records[$0]?.hasBody == false }
-        guard !wanted.isEmpty else { return }
-        try database.statement(
-            "SELECT name, \(Self.bodyColumns) FROM devices WHERE name IN (SELECT value FROM json_each(?))"
-        ).each([.text(Self.jsonList(wanted))]) { row in
+    /// The bodies of the named devices' records (nil: every device's), those in `records` without one.
+    func loadBodies(of names: [String]?, into records: inout [String: DeviceRecord]) throws {
+        let wanted = names?.filter { records[$0]?.hasBody == false }
+        guard wanted?.isEmpty != true else { return }
+        let query =
+            wanted == nil
+            ? "SELECT name, \(Self.bodyColumns) FROM devices"
+            : "SELECT name, \(Self.bodyColumns) FROM devices WHERE name IN (SELECT value FROM json_each(?))"
+        try database.statement(query).each(wanted.map { [.text(Self.jsonList($0))] } ?? []) { row in
             let name = row.text(0)
             guard records[name]?.hasBody == false else { return }
             Self.fillBody(&records[name]!, from: row, at: 1)
@@ -209,6 +204,19 @@ final class CollectorStore {
         ) { device, values in
             for column in columns { values.add(column.value(device)) }
         }
+        try saveSummaries(devices)
+    }
+
+    /// Each device's summary blob, written with its columns (NULL, read from the columns, when the record
+    /// holds what a blob cannot).
+    private func saveSummaries(_ devices: [DeviceRecord]) throws {
+        try database.insert(
+            "INSERT INTO device_summaries (name, summary)", columns: 2, rows: devices,
+            tail: "ON CONFLICT(name) DO UPDATE SET summary=excluded.summary"
+        ) { device, values in
+            values.add(device.name)
+            values.add(PackedSummary.pack(device).map { .blob($0) } ?? .null)
+        }
     }
 
     /// Forgets a device's sequence baseline (`phc-collector trust reset`): the next manifest that
@@ -228,9 +236,10 @@ final class CollectorStore {
             try database.statement(
                 """
                 UPDATE devices SET last_sequence = NULL, payload_digest = NULL, manifest_signature = NULL,
-                rejection = NULL, rejection_kind = NULL, summary = NULL WHERE name = ?
+                rejection = NULL, rejection_kind = NULL WHERE name = ?
                 """
             ).run([.text(device)])
+            try database.statement("UPDATE device_summaries SET summary = NULL WHERE name = ?").run([.text(device)])
             return previous
         }
     }
