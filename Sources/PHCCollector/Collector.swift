@@ -131,14 +131,12 @@ public struct Collector: Sendable {
         // where a file problem stands, the backlogs are listed (the file system only).
         let legacyDevices = Set(configuration.devices.filter { $0.value.legacy == true }.keys)
         let steps = Parallel.map(folders) { found -> FolderStep in
-            // Looked up once by index: most folders are quiet. `values[index]` still copies the record; with
-            // the copy in AlertConditions.of, about a tenth of a nothing-changed pass (callgrind). An array
-            // of records with a name -> index table would not copy.
-            let index = summaries.index(forKey: found.name)
-            if let index, summaries.values[index].isQuiet(found), !legacyDevices.contains(found.name) {
+            // Looked up once, and read where it lies: most folders are quiet.
+            let position = summaries.position(of: found.name)
+            if let position, summaries.read(at: position, { $0.isQuiet(found) }), !legacyDevices.contains(found.name) {
                 return .quiet
             }
-            let record = index.map { summaries.values[$0] }
+            let record = position.map { summaries.all[$0] }
             let folder = DeviceScanner.settled(found, root: root)
             guard folder.problem == nil else { return .plan(folder, listing: nil) }
             if let health = folder.healthDir,
@@ -226,7 +224,7 @@ public struct Collector: Sendable {
                 for (record, rows) in slice {
                     part.append(rows)
                     // Stored by now: what the rest of the pass reads of it is not its body.
-                    records[record.name] = record.summary
+                    records.put(record.summary)
                 }
                 var clock = Monotonic.nanoseconds()
                 func lap(_ total: inout Int64) {
@@ -355,7 +353,7 @@ public struct Collector: Sendable {
 
     /// The last accepted sequence of each device with a firing alert: all the evaluator asks for (a
     /// recovery is counted in manifests), not every record copied every pass.
-    static func progress(of alerts: [AlertRecord], in records: [String: DeviceRecord]) -> [String: Int64] {
+    static func progress(of alerts: [AlertRecord], in records: DeviceRecords) -> [String: Int64] {
         var progress: [String: Int64] = [:]
         for alert in alerts where alert.state == .firing && progress[alert.device] == nil {
             if let sequence = records[alert.device]?.lastSequence { progress[alert.device] = sequence }

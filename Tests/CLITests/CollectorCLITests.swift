@@ -217,7 +217,7 @@ struct CollectorCLITests {
             #expect(try store.count("manifests") == devices * Int(sequence))
             let records = try store.devices()
             #expect(records.count == devices)
-            #expect(records.values.allSatisfy { $0.lastSequence == sequence && $0.rejection == nil })
+            #expect(records.all.allSatisfy { $0.lastSequence == sequence && $0.rejection == nil })
             #expect(try store.count("rejections") == 0)
             let again = try await Command.run(collector, ["run", "--config", config])
             #expect(again.stdout.contains("0 manifests accepted, 0 refused, \(devices) unchanged"))

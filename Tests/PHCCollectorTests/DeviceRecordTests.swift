@@ -130,4 +130,32 @@ struct DeviceRecordTests {
         #expect(read.first?.id == InertText.clipped(long, to: CheckSummary.maxIDBytes))
         #expect(read.first?.summary == InertText.clipped(long, to: CheckSummary.maxSummaryBytes))
     }
+
+    @Test(
+        "records by name: a name put again replaces its record in place, reads find each by name, order does not count")
+    func recordsByName() {
+        var records = DeviceRecords(minimumCapacity: 2)
+        records.put(DeviceRecord(name: "motoko", displayName: "motoko"))
+        records.put(DeviceRecord(name: "armitage", displayName: "armitage"))
+        var renamed = DeviceRecord(name: "motoko", displayName: "Motoko")
+        renamed.lastSequence = 7
+        records.put(renamed)
+        #expect(records.count == 2 && records.all.map(\.name) == ["motoko", "armitage"])
+        #expect(records["motoko"] == renamed && records["nobody"] == nil)
+        #expect(records.position(of: "armitage") == 1 && records.read(at: 1) { $0.displayName } == "armitage")
+        records.update(at: 1) { record in
+            record.lastSequence = 3
+            record.name = "someone else"
+        }
+        #expect(records["armitage"]?.lastSequence == 3, "still found by its name")
+        var seen: [String] = []
+        records.forEach { seen.append($0.name) }
+        #expect(seen == ["motoko", "armitage"])
+
+        var reversed = DeviceRecords()
+        for record in records.all.reversed() { reversed.put(record) }
+        #expect(reversed == records)
+        reversed.put(DeviceRecord(name: "armitage", displayName: "armitage"))
+        #expect(reversed != records)
+    }
 }

@@ -3,20 +3,18 @@ internal import PHCCore
 /// What is wrong right now, device by device: the input of ``AlertEvaluator``. Pure.
 enum AlertConditions {
     static func of(
-        devices: [String: DeviceRecord], configured: [String: DeviceConfiguration], now: Int64,
+        devices: DeviceRecords, configured: [String: DeviceConfiguration], now: Int64,
         defaultSilentAfter: Duration?
     ) -> [AlertCondition] {
-        // Device by device in the records' own order, then the configured devices without a record; the
-        // few devices with conditions are sorted at the end. `values[index]` still copies each record
-        // (callgrind shows one outlined copy per device); reading them truly in place needs the records
-        // in an array with a name -> index table.
+        // Device by device in the records' own order, each read where it lies, then the configured devices
+        // without a record; the few devices with conditions are sorted at the end.
         var byDevice: [(device: String, conditions: [AlertCondition])] = []
-        for index in devices.indices {
-            let conditions = devices.values[index].conditions(
-                configured: configured[devices.keys[index]], now: now, defaultSilentAfter: defaultSilentAfter)
-            if !conditions.isEmpty { byDevice.append((devices.keys[index], conditions)) }
+        devices.forEach { record in
+            let conditions = record.conditions(
+                configured: configured[record.name], now: now, defaultSilentAfter: defaultSilentAfter)
+            if !conditions.isEmpty { byDevice.append((record.name, conditions)) }
         }
-        for (name, device) in configured where devices[name] == nil {
+        for (name, device) in configured where devices.position(of: name) == nil {
             if let reason = DeviceSilence.reason(
                 of: nil, configured: device, now: now, defaultSilentAfter: defaultSilentAfter)
             {

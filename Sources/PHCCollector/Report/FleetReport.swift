@@ -131,7 +131,7 @@ public struct FleetReport: Codable, Sendable {
         let store = try CollectorStore(path: configuration.database, readOnly: true)
         let records = try store.devices()
         let availability = try store.availability()
-        var names = Set(records.keys).union(configuration.devices.keys)
+        var names = Set(records.names).union(configuration.devices.keys)
         let single = only?.lowercased()
         if let single {
             guard names.contains(single) else { throw ReportError.unknownDevice(only!) }

@@ -69,7 +69,7 @@ final class CollectorStore {
     private static let bodyColumns = deviceColumns.filter(\.inBody).map(\.name).joined(separator: ", ")
 
     /// Every device's record, whole.
-    func devices() throws -> [String: DeviceRecord] {
+    func devices() throws -> DeviceRecords {
         var records = try deviceSummaries()
         try loadBodies(of: nil, into: &records)
         return records
@@ -77,12 +77,9 @@ final class CollectorStore {
 
     /// Every device's record without its body (``DeviceRecord/hasBody`` false): what a pass needs of
     /// every device, the bodies of the few it reads files of being loaded by ``loadBodies(of:into:)``.
-    func deviceSummaries() throws -> [String: DeviceRecord] {
-        // Straight into the dictionary (an array of records first was a copy of each one); names are
-        // the table's primary key, so none comes twice.
-        var byName: [String: DeviceRecord] = [:]
+    func deviceSummaries() throws -> DeviceRecords {
         let count = Int(try database.statement("SELECT count(*) FROM devices").rows([]) { $0.int(0) }.first ?? 0)
-        byName.reserveCapacity(count)
+        var byName = DeviceRecords(minimumCapacity: count)
         // A database from before the summary table, opened read-only (`report` before the first pass of
         // a newer collector migrated it), is read from its columns.
         guard database.userVersion >= Schema.summaryTable else {
@@ -100,7 +97,7 @@ final class CollectorStore {
                 return
             }
             version = record.agentVersion ?? version
-            byName[name] = record
+            byName.put(record)
         }
         if !unpacked.isEmpty || byName.count < count {
             try loadColumns(
@@ -113,7 +110,7 @@ final class CollectorStore {
     /// The records of the devices `condition` selects, read from their columns (not their summary blob),
     /// without their bodies.
     private func loadColumns(
-        where condition: String, _ parameters: [SQLValue], into byName: inout [String: DeviceRecord]
+        where condition: String, _ parameters: [SQLValue], into byName: inout DeviceRecords
     ) throws {
         // Strings most records share are not made again for each one: the display name (the name),
         // no problems, the agent version of the record before; the trust and status are matched as bytes.
@@ -129,16 +126,16 @@ final class CollectorStore {
                     path: path, kind: row.optionalText(16).flatMap(RejectionKind.init(rawValue:)) ?? .unreadable,
                     reason: reason, signature: row.text(18))
             }
-            // Made in place: a record built first and then stored was a copy of each.
-            byName[name] = DeviceRecord(
-                name: name, displayName: row.text(1, reusing: name),
-                trust: row.text(2, as: DeviceTrust.self) ?? .unknown, lastSequence: row.optionalInt(3),
-                issuedAt: row.optionalInt(4), expiresAt: row.optionalInt(5), intervalS: row.optionalInt(6),
-                status: row.text(7, as: CheckStatus.self), problemsJSON: row.text(8, reusing: "[]"),
-                agentVersion: agentVersion, lastSeen: row.optionalInt(10),
-                manifestStamp: row.textBytes(11).flatMap(FileStamp.parse), rejection: row.optionalText(12),
-                rejectionKind: row.optionalText(13).map { RejectionKind(rawValue: $0) ?? .unreadable },
-                skewSeconds: row.int(14), fileProblem: fileProblem, hasBody: false)
+            byName.put(
+                DeviceRecord(
+                    name: name, displayName: row.text(1, reusing: name),
+                    trust: row.text(2, as: DeviceTrust.self) ?? .unknown, lastSequence: row.optionalInt(3),
+                    issuedAt: row.optionalInt(4), expiresAt: row.optionalInt(5), intervalS: row.optionalInt(6),
+                    status: row.text(7, as: CheckStatus.self), problemsJSON: row.text(8, reusing: "[]"),
+                    agentVersion: agentVersion, lastSeen: row.optionalInt(10),
+                    manifestStamp: row.textBytes(11).flatMap(FileStamp.parse), rejection: row.optionalText(12),
+                    rejectionKind: row.optionalText(13).map { RejectionKind(rawValue: $0) ?? .unreadable },
+                    skewSeconds: row.int(14), fileProblem: fileProblem, hasBody: false))
         }
     }
 
@@ -152,24 +149,23 @@ final class CollectorStore {
     /// Writes the summary blob of every device that has none (a database from before the summary
     /// table, or a NULL blob), from its columns.
     private func packSummaries() throws {
-        var records: [String: DeviceRecord] = [:]
+        var records = DeviceRecords()
         try loadColumns(
             where: "name NOT IN (SELECT name FROM device_summaries WHERE summary IS NOT NULL)", [], into: &records)
-        try saveSummaries(Array(records.values))
+        try saveSummaries(records.all)
     }
 
     /// The bodies of the named devices' records (nil: every device's), those in `records` without one.
-    func loadBodies(of names: [String]?, into records: inout [String: DeviceRecord]) throws {
-        let wanted = names?.filter { records[$0]?.hasBody == false }
+    func loadBodies(of names: [String]?, into records: inout DeviceRecords) throws {
+        let wanted = names?.filter { name in records.position(of: name).map { !records.all[$0].hasBody } ?? false }
         guard wanted?.isEmpty != true else { return }
         let query =
             wanted == nil
             ? "SELECT name, \(Self.bodyColumns) FROM devices"
             : "SELECT name, \(Self.bodyColumns) FROM devices WHERE name IN (SELECT value FROM json_each(?))"
         try database.statement(query).each(wanted.map { [.text(Self.jsonList($0))] } ?? []) { row in
-            let name = row.text(0)
-            guard records[name]?.hasBody == false else { return }
-            Self.fillBody(&records[name]!, from: row, at: 1)
+            guard let position = records.position(of: row.text(0)), !records.all[position].hasBody else { return }
+            records.update(at: position) { Self.fillBody(&$0, from: row, at: 1) }
         }
     }
 
