@@ -101,11 +101,11 @@ public struct Collector: Sendable {
         let lock = try PassLock(database: configuration.database, wait: lockWait)
         defer { lock.release() }
         let now = clock.now().secondsSinceEpoch
-        let store = try CollectorStore(path: configuration.database)
-        // The folders are listed (the file system only) while the records are read (the database only).
+        // The folders are listed (the file system only) while the database is opened and the records
+        // are read (the database only).
         let (devicesDir, publishDir) = (configuration.devicesDir, configuration.publishDir)
         var loading: Int64 = 0
-        let (listed, summaries) = try Parallel.pair({
+        let (listed, (store, summaries)) = try Parallel.pair({
             Result { () throws(DeviceScanner.Failure) in
                 let started = Monotonic.nanoseconds()
                 return (try DeviceScanner.scan(devicesDir, skipping: publishDir), Monotonic.millisecondsSince(started))
@@ -113,7 +113,8 @@ public struct Collector: Sendable {
         }) {
             let started = Monotonic.nanoseconds()
             defer { loading = Monotonic.millisecondsSince(started) }
-            return try store.deviceSummaries()
+            let store = try CollectorStore(path: configuration.database)
+            return (store, try store.deviceSummaries())
         }
         // Taken out of the result, so that the pass's own names hold the only references (let go at the end).
         let (folders, listing): ([DeviceFolder], Int64)

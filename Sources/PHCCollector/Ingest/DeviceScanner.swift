@@ -41,9 +41,9 @@ struct DeviceFolder: Equatable, Sendable {
     var manifest: FileRef?
     /// The manifest was found with one `stat` through `_health`, which was not looked at
     /// itself (it may be a symlink): enough to tell that the manifest is the file already
-    /// examined, so that there is nothing to read, and nothing more. Its ``healthDir`` and the
-    /// manifest's path are not filled in: ``DeviceScanner/settled(_:root:)`` looks at the rest
-    /// before anything of the folder is used.
+    /// examined, so that there is nothing to read, and nothing more. Its ``path``, ``healthDir`` and
+    /// the manifest's path are not filled in (a pass over an unchanged fleet needs none of them):
+    /// ``DeviceScanner/settled(_:root:)`` looks at the rest before anything of the folder is used.
     var provisional = false
 
     /// Whether there is a manifest other than the one last examined (its stamp, nil for none):
@@ -150,8 +150,7 @@ enum DeviceScanner {
         var info = stat()
         let found = relativeManifest(entryName) { fstatat(rootFD, $0, &info, AT_SYMLINK_NOFOLLOW) == 0 }
         guard found, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        var folder = DeviceFolder(
-            name: name, displayName: entryName, path: path(root, entryName), manifest: reference("", info))
+        var folder = DeviceFolder(name: name, displayName: entryName, path: "", manifest: reference("", info))
         folder.provisional = true
         return folder
     }
@@ -190,7 +189,8 @@ enum DeviceScanner {
         guard folder.provisional else { return folder }
         var settled = folder
         settled.provisional = false
-        let health = folder.path + "/_health"
+        settled.path = path(root, folder.displayName)
+        let health = settled.path + "/_health"
         let healthKind = fileKind(health)
         if healthKind == .directory, var manifest = folder.manifest {
             manifest.path = health + "/manifest.json"
