@@ -143,6 +143,10 @@ struct DeviceRecordTests {
         #expect(records.count == 2 && records.all.map(\.name) == ["motoko", "armitage"])
         #expect(records["motoko"] == renamed && records["nobody"] == nil)
         #expect(records.position(of: "armitage") == 1 && records.read(at: 1) { $0.displayName } == "armitage")
+        // A likely position is only a first guess.
+        #expect(records.position(of: "armitage", likely: 1) == 1 && records.position(of: "armitage", likely: 0) == 1)
+        #expect(records.position(of: "armitage", likely: -1) == 1 && records.position(of: "armitage", likely: 9) == 1)
+        #expect(records.position(of: "nobody", likely: 0) == nil)
         records.update(at: 1) { record in
             record.lastSequence = 3
             record.name = "someone else"

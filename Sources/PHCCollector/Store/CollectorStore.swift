@@ -90,7 +90,8 @@ final class CollectorStore {
         // blob is NULL or does not decode, or that has none, is read from its columns after.
         var version = ""
         var unpacked: [String] = []
-        try database.statement("SELECT name, summary FROM device_summaries").each([]) { row in
+        // In name order (the table's key: no sorting), the order folders are listed in.
+        try database.statement("SELECT name, summary FROM device_summaries ORDER BY name").each([]) { row in
             let name = row.text(0)
             guard let blob = row.blob(1), let record = PackedSummary.record(blob, name: name, reusing: version) else {
                 unpacked.append(name)

@@ -22,6 +22,14 @@ struct DeviceRecords: Sendable, Equatable {
     /// Where the record of `name` is in ``all``; nil when there is none.
     func position(of name: String) -> Int? { positions[name] }
 
+    /// The same, looked for first at `likely`: records loaded in name order, asked for by folders
+    /// listed in name order, are at the folder's own position while the two lists agree, and a
+    /// name compared costs less than one hashed.
+    func position(of name: String, likely: Int) -> Int? {
+        let there = all.withUnsafeBufferPointer { likely >= 0 && likely < $0.count && $0[likely].name == name }
+        return there ? likely : positions[name]
+    }
+
     /// The record at `position`, read where it lies (`all[position]` is a copy).
     func read<Result>(at position: Int, _ body: (borrowing DeviceRecord) -> Result) -> Result {
         all.withUnsafeBufferPointer { body($0[position]) }
