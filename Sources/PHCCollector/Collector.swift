@@ -131,12 +131,12 @@ public struct Collector: Sendable {
         // on all cores: most are quiet (nothing to read, nothing to say); beside a changed manifest, or
         // where a file problem stands, the backlogs are listed (the file system only).
         let legacyDevices = Set(configuration.devices.filter { $0.value.legacy == true }.keys)
-        let steps = Parallel.map(Array(folders.indices)) { index -> FolderStep in
+        let steps = Parallel.map(Array(0..<folders.count)) { index -> FolderStep in
             let found = folders[index]
             // Looked up once (where the records, in name order too, usually have it), and read where it
             // lies: most folders are quiet.
             let position = summaries.position(of: found.name, likely: index)
-            if let position, summaries.read(at: position, { $0.isQuiet(found) }), !legacyDevices.contains(found.name) {
+            if let position, summaries.isQuiet(at: position, found), !legacyDevices.contains(found.name) {
                 return .quiet
             }
             let record = position.map { summaries.all[$0] }

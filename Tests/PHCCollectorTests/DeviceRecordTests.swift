@@ -142,7 +142,7 @@ struct DeviceRecordTests {
         records.put(renamed)
         #expect(records.count == 2 && records.all.map(\.name) == ["motoko", "armitage"])
         #expect(records["motoko"] == renamed && records["nobody"] == nil)
-        #expect(records.position(of: "armitage") == 1 && records.read(at: 1) { $0.displayName } == "armitage")
+        #expect(records.position(of: "armitage") == 1 && records.all[1].displayName == "armitage")
         // A likely position is only a first guess.
         #expect(records.position(of: "armitage", likely: 1) == 1 && records.position(of: "armitage", likely: 0) == 1)
         #expect(records.position(of: "armitage", likely: -1) == 1 && records.position(of: "armitage", likely: 9) == 1)
@@ -152,14 +152,47 @@ struct DeviceRecordTests {
             record.name = "someone else"
         }
         #expect(records["armitage"]?.lastSequence == 3, "still found by its name")
-        var seen: [String] = []
-        records.forEach { seen.append($0.name) }
-        #expect(seen == ["motoko", "armitage"])
+        #expect(records.all.map(\.name) == ["motoko", "armitage"])
 
         var reversed = DeviceRecords()
         for record in records.all.reversed() { reversed.put(record) }
         #expect(reversed == records)
         reversed.put(DeviceRecord(name: "armitage", displayName: "armitage"))
         #expect(reversed != records)
+    }
+
+    @Test(
+        "a folder is quiet for its record only with the same manifest, no standing file problem, the same folder name")
+    func quietFolder() {
+        let stamp = FileStamp(inode: 7, size: 1_324, seconds: 1_800_000_000, nanoseconds: 5)
+        var record = DeviceRecord(name: "motoko", displayName: "motoko")
+        record.manifestStamp = stamp
+        let folder = DeviceFolder(
+            name: "motoko", displayName: "motoko", path: "", manifest: FileRef(path: "", stamp: stamp))
+        func quiet(_ record: DeviceRecord, _ folder: DeviceFolder) -> Bool {
+            var records = DeviceRecords()
+            records.put(DeviceRecord(name: "armitage", displayName: "armitage"))
+            records.put(record)
+            return records.isQuiet(at: 1, folder)
+        }
+        #expect(quiet(record, folder))
+        var changed = folder
+        changed.manifest?.stamp.nanoseconds = 6
+        #expect(!quiet(record, changed), "another manifest")
+        var gone = folder
+        gone.manifest = nil
+        #expect(!quiet(record, gone), "no manifest")
+        var refused = folder
+        refused.problem = "a symbolic link leading out"
+        #expect(!quiet(record, refused), "a folder problem")
+        var renamed = folder
+        renamed.displayName = "Motoko"
+        #expect(!quiet(record, renamed), "the folder renamed")
+        var troubled = record
+        troubled.fileProblem = FileProblem(path: "/p", kind: .refused, reason: "a FIFO", signature: "scan:")
+        #expect(!quiet(troubled, folder), "a standing file problem")
+        var never = record
+        never.manifestStamp = nil
+        #expect(!quiet(never, folder), "no manifest examined yet")
     }
 }

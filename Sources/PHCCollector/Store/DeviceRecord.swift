@@ -102,15 +102,6 @@ struct DeviceRecord: Equatable, Sendable {
         return summary
     }
 
-    /// Whether a pass finds nothing to read in `folder` and the ledger nothing to change: the same
-    /// manifest, no standing file problem, the same folder name (legacy files aside). A provisional
-    /// folder is good enough to tell.
-    @inline(__always)
-    func isQuiet(_ folder: DeviceFolder) -> Bool {
-        folder.problem == nil && folder.manifest != nil && !folder.manifestChanged(since: manifestStamp)
-            && fileProblem == nil && displayName == folder.displayName
-    }
-
     var latestValues: [SeriesValue] {
         get { Self.parseValues(latestValuesText) }
         set {
@@ -161,7 +152,10 @@ struct DeviceRecord: Equatable, Sendable {
         }
     }
 
-    var problems: [CheckSummary] { problemsJSON == "[]" ? [] : Self.decode(problemsJSON) }
+    var problems: [CheckSummary] { Self.problems(in: problemsJSON) }
+
+    /// The checks of a ``problemsJSON`` text: none for `[]`, the usual text, without decoding it.
+    static func problems(in json: String) -> [CheckSummary] { json == "[]" ? [] : decode(json) }
 
     /// The column's JSON, written directly (every accepted manifest writes one): what
     /// `JSONBody.text(checks)` writes, keys sorted, escapes aside.

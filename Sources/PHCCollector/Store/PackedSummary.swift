@@ -117,7 +117,10 @@ enum PackedSummary {
     /// version when the bytes are the same (no new string for each record of a fleet on one version).
     static func record(_ blob: UnsafeRawBufferPointer, name: String, reusing knownVersion: String) -> DeviceRecord? {
         var reader = Reader(bytes: blob)
-        return try? reader.record(name: name, reusing: knownVersion)
+        // Filled in place: a record returned by a throwing read was copied, all 352 bytes and every string.
+        var record = DeviceRecord(name: name, displayName: name)
+        do { try reader.read(into: &record, reusing: knownVersion) } catch { return nil }
+        return record
     }
 
     /// Reads a blob front to back; any read past its end, or a value outside its list, throws.
@@ -127,9 +130,10 @@ enum PackedSummary {
         let bytes: UnsafeRawBufferPointer
         var at = 0
 
-        mutating func record(name: String, reusing knownVersion: String) throws(Malformed) -> DeviceRecord {
+        /// Reads the blob into `record`, a new record of the device's name.
+        mutating func read(into record: inout DeviceRecord, reusing knownVersion: String) throws(Malformed) {
             guard try byte() == version else { throw Malformed() }
-            var record = DeviceRecord(name: name, displayName: name, trust: try byte(in: trusts))
+            record.trust = try byte(in: trusts)
             record.hasBody = false
             let present = Present(rawValue: UInt16(try byte()) | UInt16(try byte()) << 8)
             guard present.isSubset(of: .all) else { throw Malformed() }
@@ -155,7 +159,6 @@ enum PackedSummary {
                     path: try text(), kind: try byte(in: rejectionKinds), reason: try text(), signature: try text())
             }
             guard at == bytes.count else { throw Malformed() }
-            return record
         }
 
         mutating func byte() throws(Malformed) -> UInt8 {
