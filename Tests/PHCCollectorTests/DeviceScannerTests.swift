@@ -56,4 +56,47 @@ struct DeviceScannerTests {
     func path(directory: String, name: String) {
         #expect(DeviceScanner.path(directory, name) == directory + "/" + name)
     }
+
+    @Test(
+        "listed names sorted by their sixteen-byte keys, and as strings where the keys tie, come in the strings' own order"
+    )
+    func sortKeysOrderAsStrings() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ab-_.09z~".utf8) + [0x01, 0x7F]
+        var names = [
+            "a", "ab", "abc", "b", "dev00001", "dev00010", "dev0001", "0123456789abcdef", "0123456789abcdeg",
+            "0123456789abcdef0", "0123456789abcdefz", "0123456789abcdef-", "~", "\u{7F}",
+        ]
+        for _ in 0..<500 {
+            let length = Int.random(in: 1...24, using: &generator)
+            // A shared prefix half the time, so that keys tie and ties are broken by the strings.
+            let head = Bool.random(using: &generator) ? "0123456789abcdef" : ""
+            names.append(
+                head
+                    + String(
+                        decoding: (0..<length).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self))
+        }
+        // Hidden names (a '.' or '_' first) are not sorted at all.
+        names.removeAll { $0.hasPrefix(".") || $0.hasPrefix("_") }
+        let byKey = names.sorted { a, b in
+            let (first, second) = (DeviceScanner.SortKey.look(a).key!, DeviceScanner.SortKey.look(b).key!)
+            return first != second ? first < second : a < b
+        }
+        let expected = names.sorted()
+        let wrong = expected.indices.first { byKey[$0] != expected[$0] }
+        #expect(
+            wrong == nil,
+            "\(wrong.map { "\(byKey[$0].debugDescription) where \(expected[$0].debugDescription) is" } ?? "")")
+    }
+
+    @Test(
+        "a listed name starting with '.' or '_' is hidden; one with capitals or beyond ASCII has no key (compared as a string)",
+        arguments: [
+            (".motoko.tmp", true, false), ("_fleet", true, false), ("motoko", false, true), ("Motoko", false, false),
+            ("mötoko", false, false), ("dev-01.lab_2", false, true),
+        ])
+    func look(entry: String, hidden: Bool, keyed: Bool) {
+        let look = DeviceScanner.SortKey.look(entry)
+        #expect(look.hidden == hidden && (look.key != nil) == keyed)
+    }
 }

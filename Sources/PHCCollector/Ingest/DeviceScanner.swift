@@ -90,12 +90,28 @@ enum DeviceScanner {
         // Sorted by device name (its lower-case spelling), so that the spellings of one name are
         // neighbours: a name listed once is the usual case.
         var candidates: [(entry: String, name: String, type: UInt8)] = []
+        var keys: [SortKey?] = []
         candidates.reserveCapacity(listed.count)
-        for (entry, type) in listed where !entry.hasPrefix(".") && !entry.hasPrefix("_") && entry != skipped {
-            let plain = !entry.utf8.contains { $0 >= 0x80 || (0x41...0x5A).contains($0) }
-            candidates.append((entry, plain ? entry : entry.lowercased(), type))
+        keys.reserveCapacity(listed.count)
+        for (entry, type) in listed where entry != skipped {
+            let look = SortKey.look(entry)
+            guard !look.hidden else { continue }
+            candidates.append((entry, look.key == nil ? entry.lowercased() : entry, type))
+            keys.append(look.key)
         }
-        candidates.sort { $0.name < $1.name }
+        // Positions sorted, then the candidates put in their order: most comparisons are two integers',
+        // and what moves is an integer, not three fields.
+        var order = Array(0..<candidates.count)
+        candidates.withUnsafeBufferPointer { candidates in
+            keys.withUnsafeBufferPointer { keys in
+                order.sort { a, b in
+                    if let first = keys[a], let second = keys[b], first != second { return first < second }
+                    return candidates[a].name < candidates[b].name
+                }
+            }
+        }
+        candidates = order.map { candidates[$0] }
+        (keys, order) = ([], [])
         var entries: [(entry: String, name: String, type: UInt8)] = []
         var folders: [DeviceFolder] = []
         entries.reserveCapacity(candidates.count)
@@ -138,6 +154,38 @@ enum DeviceScanner {
         inspected.append(contentsOf: folders)
         inspected.sort { $0.name < $1.name }
         return inspected
+    }
+
+    /// The first sixteen bytes of a name spelled in lower-case ASCII, as two big-endian words (zeros
+    /// after a shorter name): where two names' keys differ, they order the names as the names' own
+    /// comparison does.
+    struct SortKey: Comparable {
+        var high: UInt64
+        var low: UInt64
+
+        static func < (a: SortKey, b: SortKey) -> Bool { (a.high, a.low) < (b.high, b.low) }
+
+        /// `entry` read once: whether it is hidden (`.` or `_` first: temporary, or `_fleet`), and its key
+        /// when it is spelled in lower-case ASCII (nil otherwise: it is compared as a string).
+        static func look(_ entry: String) -> (hidden: Bool, key: SortKey?) {
+            var entry = entry
+            return entry.withUTF8 { bytes in
+                guard let first = bytes.first, first != UInt8(ascii: "."), first != UInt8(ascii: "_") else {
+                    return (true, nil)
+                }
+                var key = SortKey(high: 0, low: 0)
+                for index in bytes.indices {
+                    let byte = bytes[index]
+                    guard byte < 0x80, !(0x41...0x5A).contains(byte) else { return (false, nil) }
+                    if index < 8 {
+                        key.high |= UInt64(byte) << (56 - 8 * index)
+                    } else if index < 16 {
+                        key.low |= UInt64(byte) << (56 - 8 * (index - 8))
+                    }
+                }
+                return (false, key)
+            }
+        }
     }
 
     /// The usual folder, with one `stat`: a folder (as listed) with a device name and a regular
