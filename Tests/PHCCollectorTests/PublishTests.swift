@@ -192,6 +192,10 @@ struct PublishTests {
         _ = try await fleet.collector(configuration, at: now).run()
         let json = configuration.publishDir + "/fleet.json"
         let first = try Repository.read(json)
+        let promPath = configuration.publishDir + "/phc.prom"
+        let passLines = "# HELP phc_collector_pass_duration_seconds"
+        let firstFleet = try #require(
+            try String(contentsOfFile: promPath, encoding: .utf8).components(separatedBy: passLines).first)
         let alertsBefore = try CollectorStore(path: configuration.database).alerts()
         let later = now + 30
         let (pass, _, _) = try await fleet.collector(configuration, at: later).run()
@@ -205,6 +209,9 @@ struct PublishTests {
         let prom = try String(contentsOfFile: configuration.publishDir + "/phc.prom", encoding: .utf8)
         #expect(prom.contains("phc_collector_last_pass_timestamp_seconds \(later.secondsSinceEpoch)\n"))
         #expect(prom.components(separatedBy: "# TYPE phc_collector_last_pass_timestamp_seconds").count == 2, "once")
+        #expect(
+            prom.hasPrefix(firstFleet + passLines) && firstFleet.contains("phc_device_up{"), "the fleet's part as built"
+        )
         // A device changes: everything is rebuilt.
         fleet.clock = later + 10
         try fleet.publish("wintermute", statuses: ["gpu:0": .crit])

@@ -21,6 +21,31 @@ struct FileTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["manifest.json"])
     }
 
+    @Test("an atomic copy writes a file's content then a tail; a source that cannot be read keeps the old file")
+    func atomicCopy() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let source = directory.file("phc-fleet.prom")
+        // Larger than one page cache folio and than any single write, so the copy loops if it must.
+        let content = (0..<300_000).map { "line \($0)\n" }.joined()
+        try AtomicFile.write(Data(content.utf8), to: source)
+        let target = directory.file("phc.prom")
+        try AtomicFile.write(Data("old".utf8), to: target)
+        try AtomicFile.write(copying: source, then: Array("tail\n".utf8), to: target, mode: 0o640)
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == content + "tail\n")
+        #expect(try FileStatus(path: target).permissions == 0o640)
+        let missing = directory.file("nope")
+        let error = #expect(throws: SystemError.self) {
+            try AtomicFile.write(copying: missing, then: [], to: target)
+        }
+        #expect(error?.description.contains(missing) == true)
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == content + "tail\n")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [
+                "phc-fleet.prom", "phc.prom",
+            ])
+    }
+
     @Test("a failed atomic write keeps the old file", .enabled(if: Mounts.canMount, "needs root to mount"))
     func failedWriteKeepsOld() throws {
         let directory = try TemporaryDirectory()

@@ -23,13 +23,51 @@ public enum AtomicFile {
     public static func write(
         _ data: some DataProtocol, to path: String, mode: UInt32 = 0o644, durable: Bool = true
     ) throws(SystemError) {
+        try replace(path, mode: mode, durable: durable) { fd, temporary in
+            // Region by region as they lie (a copy into one array was another buffer of the file's size).
+            for region in data.regions {
+                if let failure = region.withUnsafeBytes({ FileDescriptor.writeAll(fd, $0) }) {
+                    return SystemError("write", path: temporary, errno: failure)
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Writes the content of the file `source`, then `tail`, to `path` atomically, as
+    /// ``write(_:to:mode:durable:)`` does; the kernel copies the file (`sendfile`), which is not read
+    /// into memory and written back (a published file of megabytes, rewritten every pass from its
+    /// cached part).
+    ///
+    /// - Throws: ``SystemError`` naming the step and the path, also where the file system cannot copy
+    ///   that way; the old file is untouched and the temporary file is removed.
+    public static func write(
+        copying source: String, then tail: [UInt8], to path: String, mode: UInt32 = 0o644, durable: Bool = true
+    ) throws(SystemError) {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw SystemError("open", path: source, errno: errno) }
+        defer { close(input) }
+        try replace(path, mode: mode, durable: durable) { fd, temporary in
+            while true {
+                let copied = sendfile(fd, input, nil, 1 << 30)
+                if copied < 0 && errno == EINTR { continue }
+                guard copied >= 0 else { return SystemError("copy \(source) to", path: temporary, errno: errno) }
+                if copied == 0 { break }
+            }
+            return FileDescriptor.writeAll(fd, tail).map { SystemError("write", path: temporary, errno: $0) }
+        }
+    }
+
+    /// A temporary file beside `path`, filled by `fill` (given its descriptor and path; it returns what
+    /// failed, if anything), given `mode`, fsynced when `durable`, and renamed over `path`.
+    private static func replace(
+        _ path: String, mode: UInt32, durable: Bool, fill: (Int32, String) -> SystemError?
+    ) throws(SystemError) {
         let (directory, name) = split(path)
         let temporary = "\(directory)/.\(name).\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
         guard fd >= 0 else { throw SystemError("create", path: temporary, errno: errno) }
-        var failure = FileDescriptor.writeAll(fd, Array(data)).map {
-            SystemError("write", path: temporary, errno: $0)
-        }
+        var failure = fill(fd, temporary)
         if failure == nil, fchmod(fd, mode_t(mode)) != 0 {
             failure = SystemError("chmod", path: temporary, errno: errno)
         }
