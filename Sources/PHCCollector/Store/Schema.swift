@@ -195,13 +195,14 @@ enum Schema {
         // `devices`, each brought its row's other columns along (8 MB of pages for 10,000 devices,
         // against 1 MB here). A NULL blob, or a device without a row here, is read from its columns;
         // CollectorStore.init packs those when it opens the database after this migration.
+        // `devices.summary` stays, NULL and unused: dropping a column needs SQLite 3.35.
         """
         CREATE TABLE device_summaries (
             name TEXT PRIMARY KEY,
             summary BLOB
         ) WITHOUT ROWID;
         INSERT INTO device_summaries (name, summary) SELECT name, summary FROM devices WHERE summary IS NOT NULL;
-        ALTER TABLE devices DROP COLUMN summary;
+        UPDATE devices SET summary = NULL;
         """,
     ]
 
