@@ -340,8 +340,7 @@ public struct Collector: Sendable {
                 || outcome.notifications.contains { $0.kind == .group }
             try store.setHistoryState("published_silent", silentHash)
             if Self.fault == "kill-before-commit" { kill(getpid(), SIGKILL) }
-            // Every alert that was not resolved is in `save` or `delete`: the firing ones are all in `save`.
-            return (changes.save.filter { $0.state == .firing }.count, outcome.notifications.count, changed)
+            return (alerts.values.filter { $0.state == .firing }.count, outcome.notifications.count, changed)
         }
         if Self.fault == "kill-after-commit" { kill(getpid(), SIGKILL) }
         logger.debug("stored, evaluated and committed in \(Monotonic.millisecondsSince(storing)) ms")

@@ -29,18 +29,24 @@ struct CollectorTests {
         #expect(transitions.map(\.checkID).sorted() == ["gpu:0", "system"])  // system at first sight, gpu:0 new
     }
 
-    @Test("a pass over an unchanged fleet writes no device, manifest or history row: only its own pass row")
+    @Test(
+        "a pass over an unchanged fleet writes no device, manifest, history or alert row (a standing alert included): only its own pass row"
+    )
     func unchangedWritesNothing() throws {
         let fleet = try FleetFixture()
         defer { fleet.remove() }
-        for device in ["motoko", "armitage", "wintermute"] { try fleet.publish(device) }
-        let configuration = try fleet.configuration()
+        for device in ["motoko", "wintermute"] { try fleet.publish(device) }
+        try fleet.publish("armitage", statuses: ["gpu:0": .crit])
+        var configuration = try fleet.configuration()
+        configuration.failureThreshold = 1
         _ = try fleet.collector(configuration).pass()
+        #expect(try fleet.store(configuration).alerts().map(\.state) == [.firing], "a standing alert")
         // Triggers count every row the next pass writes into the tables a quiet device must not touch.
         let store = try fleet.store(configuration)
         try store.database.execute("CREATE TABLE written (what TEXT)")
         for table in [
             "devices", "device_summaries", "manifests", "points", "series", "check_history", "rejections", "files_seen",
+            "alerts",
         ] {
             for event in ["INSERT", "UPDATE", "DELETE"] {
                 try store.database.execute(
@@ -49,8 +55,9 @@ struct CollectorTests {
             }
         }
         let passesBefore = try store.count("passes")
-        let second = try fleet.collector(configuration).pass()
-        #expect(second.unchanged == 3 && second.accepted == 0)
+        // A minute later: the standing alert is a minute older, and unchanged.
+        let second = try fleet.collector(configuration, at: fleet.clock + 60).pass()
+        #expect(second.unchanged == 3 && second.accepted == 0 && second.firing == 1)
         #expect(try store.count("written") == 0, "rows written by a pass that had nothing to do")
         #expect(try store.count("passes") == passesBefore + 1)
         // And a device that changed is still written, with its neighbours left alone.

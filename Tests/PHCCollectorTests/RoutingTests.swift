@@ -51,7 +51,11 @@ struct RoutingTests {
                 } + changes.save
             return changes
         }
-        for now in [100, 160, 220] as [Int64] { #expect(pass(7, at: now).save.map(\.state) == [.pending]) }
+        #expect(pass(7, at: 100).save.map(\.state) == [.pending])
+        // The same manifest again: the alert stands as it was, and is not written again.
+        for now in [160, 220] as [Int64] { #expect(pass(7, at: now) == AlertEvaluator.Changes()) }
+        #expect(
+            existing.map(\.state) == [.pending] && existing.map(\.count) == [1] && existing.map(\.updatedAt) == [100])
         #expect(pass(8, at: 280).save.map(\.state) == [.firing], "the second bad manifest fires it")
         // recovery_threshold 2: one good manifest is not enough, the same one read twice counts once.
         var progress: Int64 = 9
@@ -63,7 +67,8 @@ struct RoutingTests {
             return changes
         }
         #expect(good(at: 340).save.map(\.state) == [.firing])
-        #expect(good(at: 400).save.map(\.state) == [.firing], "the same good manifest again")
+        #expect(good(at: 400) == AlertEvaluator.Changes(), "the same good manifest again: nothing changes")
+        #expect(existing.map(\.state) == [.firing] && existing.map(\.recoveries) == [1])
         progress = 10
         #expect(good(at: 460).save.map(\.state) == [.resolved])
     }

@@ -51,6 +51,8 @@ public struct AlertCondition: Sendable, Equatable {
 /// gone `recoveryThreshold` times in a row (good manifests, or passes) it is `resolved`. A pending
 /// alert whose condition goes away is dropped: one blip never pages. Pure.
 enum AlertEvaluator {
+    /// What changed: the alerts new or changed, and those gone. An alert that stands unchanged is in
+    /// neither.
     struct Changes: Equatable {
         var save: [AlertRecord] = []
         var delete: [AlertKey] = []
@@ -80,12 +82,16 @@ enum AlertEvaluator {
             alert.recoveries = 0
             alert.severity = condition.severity
             alert.summary = condition.summary
-            alert.updatedAt = now
             if alert.state == .pending, alert.count >= failureThreshold {
                 alert.state = .firing
                 alert.firedAt = now
             }
-            if alert != current[key] { changes.save.append(alert) }
+            // Written only when it changed (then `updatedAt` says when): an alert that stands as it
+            // was, a check failing in the same manifest pass after pass, is not rewritten every pass.
+            if alert != current[key] {
+                alert.updatedAt = now
+                changes.save.append(alert)
+            }
         }
         for alert in current.values where !seen.contains(alert.key) {
             guard alert.state == .firing else {
@@ -107,8 +113,10 @@ enum AlertEvaluator {
                 recovering.state = .resolved
                 recovering.resolvedAt = now
             }
-            recovering.updatedAt = now
-            changes.save.append(recovering)
+            if recovering != alert {
+                recovering.updatedAt = now
+                changes.save.append(recovering)
+            }
         }
         // By the keys' text, each written once: comparing keys writes both texts, which sorting ten
         // thousand alerts (a silent fleet) did a quarter of a million times.
