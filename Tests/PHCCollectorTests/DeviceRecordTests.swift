@@ -153,6 +153,9 @@ struct DeviceRecordTests {
         }
         #expect(records["armitage"]?.lastSequence == 3, "still found by its name")
         #expect(records.all.map(\.name) == ["motoko", "armitage"])
+        var seen: [String] = []
+        records.eachRecord { seen.append($0.pointee.name) }
+        #expect(seen == ["motoko", "armitage"] && records.record(at: 0) { $0.pointee.lastSequence } == 7)
 
         var reversed = DeviceRecords()
         for record in records.all.reversed() { reversed.put(record) }

@@ -74,8 +74,8 @@ struct PackedSummaryTests {
         try store.save(Self.records())
         let fromBlobs = try store.deviceSummaries()
         #expect(fromBlobs.count == 3)
-        for record in Self.records() { #expect(fromBlobs[record.name] == record, "\(record.name)") }
-        #expect(try Self.summaries(store.database) == ["armitage": true, "motoko": true, "wintermute": true])
+        Self.expectRecords(fromBlobs)
+        #expect(try Self.summaries(store.database) == Self.allPacked)
 
         // NULL for one, a damaged blob for another, none for the third: all three come from their
         // columns, the same.
@@ -87,7 +87,19 @@ struct PackedSummaryTests {
         #expect(whole.count == 3 && whole.all.allSatisfy { fromBlobs[$0.name] == $0.summary }, "with bodies too")
         // Saving writes the blobs again.
         try store.save(Self.records())
-        #expect(try Self.summaries(store.database) == ["armitage": true, "motoko": true, "wintermute": true])
+        #expect(try Self.summaries(store.database) == Self.allPacked)
+    }
+
+    /// What ``summaries(_:)`` says when every record of ``records()`` has its blob.
+    static let allPacked = ["armitage": true, "motoko": true, "wintermute": true]
+
+    /// Expects `loaded` to hold each of ``records()`` as it is.
+    static func expectRecords(
+        _ loaded: DeviceRecords, _ label: String = "", sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        for record in records() {
+            #expect(loaded[record.name] == record, "\(label) \(record.name)", sourceLocation: sourceLocation)
+        }
     }
 
     /// Each row of `device_summaries`: whether it holds a blob.
@@ -123,14 +135,14 @@ struct PackedSummaryTests {
         }
         // Read-only (a report before the first pass of this version): from the columns.
         let before = try CollectorStore(path: path, readOnly: true).deviceSummaries()
-        for record in records { #expect(before[record.name] == record, "read-only: \(record.name)") }
+        Self.expectRecords(before, "read-only")
         let reopened = try CollectorStore(path: path)
         #expect(reopened.database.userVersion == Schema.migrations.count)
         #expect(
-            try Self.summaries(reopened.database) == ["armitage": true, "motoko": true, "wintermute": true],
+            try Self.summaries(reopened.database) == Self.allPacked,
             "packed when opened")
         let loaded = try reopened.deviceSummaries()
-        for record in records { #expect(loaded[record.name] == record, "\(record.name)") }
+        Self.expectRecords(loaded)
     }
 
     @Test(
@@ -159,7 +171,7 @@ struct PackedSummaryTests {
         }
         // Read-only before the migration: from the columns.
         let before = try CollectorStore(path: path, readOnly: true).deviceSummaries()
-        for record in records { #expect(before[record.name] == record, "read-only: \(record.name)") }
+        Self.expectRecords(before, "read-only")
         let store = try CollectorStore(path: path)
         #expect(store.database.userVersion == Schema.summaryTable)
         #expect(
@@ -174,6 +186,6 @@ struct PackedSummaryTests {
         #expect(blobs["wintermute"] == [0x01, 0xFF])
         #expect(blobs["motoko"] == Self.pack(records[1]) && blobs["armitage"] == Self.pack(records[0]))
         let loaded = try store.deviceSummaries()
-        for record in records { #expect(loaded[record.name] == record, "\(record.name)") }
+        Self.expectRecords(loaded)
     }
 }

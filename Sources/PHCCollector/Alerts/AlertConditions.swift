@@ -9,15 +9,11 @@ enum AlertConditions {
         // Device by device in the records' own order, each read where it lies, then the configured devices
         // without a record; the few devices with conditions are sorted at the end.
         var byDevice: [(device: String, conditions: [AlertCondition])] = []
-        devices.all.withUnsafeBufferPointer { records in
-            guard let first = records.baseAddress else { return }
-            for position in records.indices {
-                let record = first + position
-                let conditions = DeviceRecord.conditions(
-                    of: record, configured: configured[record.pointee.name], now: now,
-                    defaultSilentAfter: defaultSilentAfter)
-                if !conditions.isEmpty { byDevice.append((record.pointee.name, conditions)) }
-            }
+        devices.eachRecord { record in
+            let conditions = DeviceRecord.conditions(
+                of: record, configured: configured[record.pointee.name], now: now,
+                defaultSilentAfter: defaultSilentAfter)
+            if !conditions.isEmpty { byDevice.append((record.pointee.name, conditions)) }
         }
         for (name, device) in configured where devices.position(of: name) == nil {
             if let reason = DeviceSilence.reason(
@@ -40,9 +36,7 @@ enum AlertConditions {
 
 extension DeviceRecord {
     /// What is wrong with the device whose record `record` points to, right now (`configured`: its
-    /// configuration, if any). The record is read field by field where it lies: a method of the
-    /// record, called on an element of the array, was handed a copy of all of it (callgrind: 440
-    /// instructions a device, every pass).
+    /// configuration, if any), read field by field where it lies (``DeviceRecords/eachRecord(_:)``).
     fileprivate static func conditions(
         of record: UnsafePointer<DeviceRecord>, configured device: DeviceConfiguration?, now: Int64,
         defaultSilentAfter: Duration?

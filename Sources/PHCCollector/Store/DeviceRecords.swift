@@ -2,7 +2,7 @@
 /// position.
 ///
 /// A pass reads every device's record once or twice (is its folder quiet? which alerts stand?). In
-/// the array each can be read where it lies (``isQuiet(at:_:)``, `all.withUnsafeBufferPointer`); a
+/// the array each can be read where it lies (``record(at:_:)``, ``eachRecord(_:)``); a
 /// dictionary's values were copied out, 352 bytes and a reference count on each of their strings,
 /// and its buckets held whole records, a third of them unused (5.8 MB for 10,000 devices, against
 /// 3.5 MB here, each page a fault when first written).
@@ -34,14 +34,27 @@ struct DeviceRecords: Sendable, Equatable {
     /// at `position`: the same manifest, no standing file problem, the same folder name (legacy files
     /// aside). A provisional folder is good enough to tell.
     func isQuiet(at position: Int, _ folder: DeviceFolder) -> Bool {
-        // Field by field through a pointer: a method of the record, called on the array's element or a
-        // buffer's, was handed a copy of all of it (callgrind: 440 instructions a device).
-        all.withUnsafeBufferPointer { buffer in
-            let record = buffer.baseAddress.unsafelyUnwrapped + position
+        record(at: position) { record in
             if case .some = record.pointee.fileProblem { return false }
             return folder.problem == nil && folder.manifest != nil
                 && !folder.manifestChanged(since: record.pointee.manifestStamp)
                 && record.pointee.displayName == folder.displayName
+        }
+    }
+
+    /// `body` with a pointer to the record at `position`, to read it field by field where it lies: a
+    /// method of the record, called on the array's element or a buffer's, was handed a copy of all of
+    /// it (callgrind: 440 instructions a device). The pointer is valid only in `body`.
+    func record<Result>(at position: Int, _ body: (UnsafePointer<DeviceRecord>) -> Result) -> Result {
+        precondition(all.indices.contains(position), "no record at \(position)")
+        return all.withUnsafeBufferPointer { body($0.baseAddress.unsafelyUnwrapped + position) }
+    }
+
+    /// `body` with a pointer to each record in turn (as ``record(at:_:)``), in the order they were added.
+    func eachRecord(_ body: (UnsafePointer<DeviceRecord>) -> Void) {
+        all.withUnsafeBufferPointer { records in
+            guard let first = records.baseAddress else { return }
+            for position in records.indices { body(first + position) }
         }
     }
 

@@ -3,16 +3,17 @@
 #endif
 internal import PHCCore
 
-/// A device record's summary (all of it but the body) as one blob, the `devices.summary` column:
+/// A device record's summary (all of it but the body) as one blob, a row of `device_summaries`:
 /// what every pass loads for every device, read as one column instead of nineteen. Reading the
 /// nineteen columns of ten thousand rows was about 30 ms of CPU (SQLite's work for each column
 /// read, then a string or a number for each), half of what a pass that found nothing changed
 /// spent on both cores.
 ///
-/// The columns stay, written with the blob in the same statement, for whoever reads the database
-/// with `sqlite3` and for the statements that change one column (``CollectorStore/resetSequence(device:by:at:)``,
-/// which sets the blob to NULL). The blob is used only when it decodes whole; a NULL, short,
-/// longer or unknown blob is not an error: that row is read from its columns.
+/// The columns of `devices` stay, written with the blob in the same save, for whoever reads the
+/// database with `sqlite3` and for the statements that change one column
+/// (``CollectorStore/resetSequence(device:by:at:)``, which sets the blob to NULL). The blob is used
+/// only when it decodes whole; a NULL, short, longer or unknown blob, or none, is not an error: that
+/// device is read from its columns.
 ///
 /// Layout, little-endian: a version byte, the trust, a 16-bit word saying which fields follow, then
 /// those fields in that word's bit order. Numbers are 8 bytes; texts a 4-byte length and UTF-8;

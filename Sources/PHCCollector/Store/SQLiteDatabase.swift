@@ -226,8 +226,8 @@ final class Statement {
     /// Binds one value; SQLite's result code.
     fileprivate func bind(_ value: SQLValue, at index: Int32) -> Int32 {
         switch value {
-        case .int(let number): sqlite3_bind_int64(raw, index, number)
-        case .double(let number): sqlite3_bind_double(raw, index, number)
+        case .int(let number): bind(number, at: index)
+        case .double(let number): bind(number, at: index)
         case .text(let text): bind(text, at: index)
         // An empty blob is bound as one (a null pointer would bind NULL).
         case .blob(let bytes) where bytes.isEmpty: sqlite3_bind_zeroblob(raw, index, 0)

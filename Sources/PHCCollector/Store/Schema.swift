@@ -186,8 +186,8 @@ enum Schema {
             value INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
-        // 5: each device's summary as one blob (PackedSummary), written from the columns when the
-        // database is opened after this migration (CollectorStore.init), and by every save since.
+        // 5: each device's summary as one blob (PackedSummary) in this column; since 6 it is in
+        // `device_summaries` and this column is NULL.
         """
         ALTER TABLE devices ADD COLUMN summary BLOB;
         """,
